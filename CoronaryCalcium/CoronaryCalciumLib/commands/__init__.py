@@ -1,0 +1,1 @@
+"""Subcommands of the ``coronary-calcium`` command line (see ``cli.py``)."""

@@ -1,0 +1,80 @@
+"""The one result type, ``Assessment``, that flows to the Slicer panel, the CLI and the reports; and its JSON form.
+
+JSON schema (``schema_version`` 1), top-level keys:
+  schema_version, software {name, version}, case_id,
+  agatston, volume_mm3, mass_mg (null without calibration), category {classic, classic_range, cac_drs,
+  cac_drs_agatston, cac_drs_vessels}, per_artery {LM, LAD, LCX, RCA, unassigned: {agatston, volume_mm3, mass_mg,
+  lesion_count}}, lesions [{id, artery, agatston, volume_mm3, mass_mg, peak_hu, mean_hu, voxel_count, centroid_lps_mm,
+  first_slice, last_slice}], settings {...every setting used...}, warnings [...],
+  input {source, format, kvp, slice_thickness_mm, slice_increment_mm, manufacturer, ... (patient name/ID only on
+  request)}, region {source, voxels, labels}, classifier (null until a model ran: see model.Prediction).
+Units: HU, mm, mm2, mm3, mg.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from . import __version__
+from .ct import CTMetadata
+from .scoring import CalciumScore
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Assessment:
+    """A scored case: the CT it came from, the region used, the calcium score and (optionally) the classifier output."""
+
+    case_id: str
+    ct: CTMetadata
+    score: CalciumScore
+    region: Dict[str, Any] = field(default_factory=dict)
+    classifier: Optional[Any] = None
+    features: Optional[Dict[str, float]] = None
+    extra_warnings: List[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> List[str]:
+        return list(self.score.warnings) + list(self.extra_warnings)
+
+    def to_dict(self, include_phi: bool = False) -> Dict[str, Any]:
+        data: Dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "software": {"name": "CoronaryCalcium", "version": __version__},
+            "case_id": self.case_id,
+        }
+        data.update(self.score.to_dict())
+        data["warnings"] = self.warnings
+        data["input"] = self.ct.to_dict(include_phi=include_phi)
+        data["region"] = dict(self.region)
+        data["classifier"] = _plain(self.classifier)
+        return data
+
+    def to_json(self, include_phi: bool = False) -> str:
+        return json.dumps(self.to_dict(include_phi=include_phi), indent=2, default=_json_default)
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError("%r is not JSON serialisable" % (value,))
