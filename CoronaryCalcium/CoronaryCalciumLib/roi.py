@@ -17,6 +17,7 @@ import numpy as np
 from .ct import CTVolume, read_image_file
 from .errors import InputError, RegionError
 from .geometry import Geometry, apply_geometry, geometry_of_sitk
+from .segfile import read_segmentation
 
 ARTERIES = ("LM", "LAD", "LCX", "RCA")
 UNASSIGNED = "unassigned"
@@ -145,19 +146,28 @@ def load_region(path: str, ct: CTVolume, labels: LabelSpec = None) -> RegionOfIn
     if not os.path.exists(path):
         raise InputError("mask not found: %s" % path)
     if path.lower().endswith(".seg.nrrd"):
-        image, segment_names = _read_slicer_segmentation(path)
+        image, segment_names = read_segmentation(path)
         if labels is None:
-            labels = segment_names
+            labels = {value: artery_for_name(name) or UNASSIGNED for value, name in segment_names.items()}
     else:
         image = read_image_file(path)
     if image.GetDimension() != 3:
         raise InputError("mask %s has %d dimensions; expected a 3D mask" % (path, image.GetDimension()))
     _check_integer_mask(image, path)
     array, note = _on_ct_grid(image, ct.geometry, path)
+    if note and not array.any() and _has_foreground(image):
+        raise RegionError("mask %s does not overlap the CT (nothing left after resampling onto the CT grid: %s); "
+                          "is it the mask of another scan?" % (os.path.basename(path), note.split("(", 1)[1].split(")")[0]))
     region = region_from_array(array, labels, source=os.path.basename(path))
     if note:
         region.warnings.insert(0, note)
     return region
+
+
+def _has_foreground(image) -> bool:
+    import SimpleITK as sitk
+
+    return bool(np.any(sitk.GetArrayViewFromImage(image)))
 
 
 def _check_integer_mask(image, path: str) -> None:
@@ -186,39 +196,6 @@ def _on_ct_grid(image, ct_geometry: Geometry, path: str):
     note = "mask %s was on another grid (%s); resampled nearest-neighbour onto the CT grid" % (
         os.path.basename(path), ct_geometry.describe_difference(mask_geometry))
     return sitk.GetArrayFromImage(resampled), note
-
-
-def _read_slicer_segmentation(path: str):
-    """A Slicer .seg.nrrd as a label image plus {label value: segment name}; overlapping layers are merged."""
-    import SimpleITK as sitk
-    import slicerio
-
-    try:
-        segmentation = slicerio.read_segmentation(path)
-    except Exception as error:
-        raise InputError("cannot read Slicer segmentation %s: %s" % (path, str(error).splitlines()[0][:160])) from None
-    voxels = segmentation["voxels"]
-    segments = segmentation.get("segments", [])
-    if voxels.ndim == 4:  # several layers: merge them, later layers winning where segments overlap
-        layers = voxels
-        merged = np.zeros(layers.shape[:3], dtype=np.uint16)
-        names: Dict[int, str] = {}
-        for index, segment in enumerate(segments, start=1):
-            layer = layers[..., int(segment.get("layer", 0))]
-            merged[layer == int(segment["labelValue"])] = index
-            names[index] = segment.get("name", "segment %d" % index)
-        voxels = merged
-    else:
-        names = {int(s["labelValue"]): s.get("name", "") for s in segments}
-    # slicerio voxels are indexed (i, j, k); SimpleITK wants (k, j, i)
-    image = sitk.GetImageFromArray(np.ascontiguousarray(np.transpose(voxels, (2, 1, 0))))
-    ijk_to_lps = np.asarray(segmentation["ijkToLPS"], dtype=float)
-    spacing = np.linalg.norm(ijk_to_lps[:3, :3], axis=0)
-    image.SetSpacing(tuple(float(s) for s in spacing))
-    image.SetOrigin(tuple(float(v) for v in ijk_to_lps[:3, 3]))
-    image.SetDirection(tuple(float(v) for v in (ijk_to_lps[:3, :3] / spacing).ravel()))
-    mapping = {value: (artery_for_name(name) or UNASSIGNED) for value, name in names.items()}
-    return image, mapping
 
 
 def bounding_box(labels: np.ndarray, margin: int = 0):

@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make demo` (the main job on generated data) and `make test` (the test suite).
+# Both create the virtual environment in .venv on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-slow test-all bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	# pyradiomics 3.0.1 has no wheel for Python 3.11: it builds against the numpy already installed
+	$(BIN)/pip install --quiet numpy
+	$(BIN)/pip install --quiet --no-build-isolation pyradiomics==3.0.1
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/python tools/demo.py --out demo-output
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
+
+test-all: test test-slow
+
+bench: setup
+	$(BIN)/python benchmarks/bench_scoring.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache
