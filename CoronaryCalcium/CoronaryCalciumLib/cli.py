@@ -15,7 +15,7 @@ from typing import List, Optional
 from . import __version__
 from .errors import CoronaryCalciumError
 
-COMMANDS = ("score", "calibrate")
+COMMANDS = ("score", "assess", "calibrate")
 
 EXIT_OK = 0
 EXIT_INPUT_ERROR = 2

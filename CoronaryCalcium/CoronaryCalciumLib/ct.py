@@ -18,6 +18,7 @@ from .geometry import Geometry, apply_geometry, geometry_of_sitk
 
 IMAGE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 THIN_SLICE_MM = 2.5
+PHI_FIELDS = ("patient_name", "patient_id", "study_date", "series_uid", "source")
 
 
 @dataclass
@@ -41,11 +42,12 @@ class CTMetadata:
     patient_id: Optional[str] = None
 
     def to_dict(self, include_phi: bool = False) -> Dict[str, object]:
-        """Plain dict; patient name and ID only when ``include_phi``."""
+        """Plain dict. Fields that can identify a patient (name, ID, study date, series UID, input path) only when
+        ``include_phi``."""
         data = asdict(self)
         if not include_phi:
-            data.pop("patient_name")
-            data.pop("patient_id")
+            for name in PHI_FIELDS:
+                data.pop(name)
         return data
 
 

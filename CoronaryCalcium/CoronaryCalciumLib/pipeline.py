@@ -1,8 +1,14 @@
-"""One assessment: load -> region of interest -> calcium scoring -> (radiomics -> classifier) -> Assessment."""
+"""One assessment: load -> region of interest -> calcium scoring -> (radiomics -> classifier) -> Assessment.
+
+``assess`` works on a loaded CT and region (the Slicer module calls it with arrays from nodes); ``assess_files`` reads
+them from disk (the CLI and batch runs). ``CaseResult`` keeps the CT and region next to the Assessment for writers
+that need voxels (segmentation files, report pictures).
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .ct import CTVolume, load_ct
@@ -11,10 +17,21 @@ from .roi import LabelSpec, RegionOfInterest, load_region
 from .scoring import ScoringSettings, score
 
 Progress = Callable[[float, str], None]
+Classify = Callable[[CTVolume, RegionOfInterest, Assessment], None]
 
 
-def _silent(_fraction: float, _message: str) -> None:
+def silent(_fraction: float, _message: str) -> None:
+    """A progress callback that reports nothing."""
     return None
+
+
+@dataclass
+class CaseResult:
+    """An assessment with the CT and region it was computed on."""
+
+    ct: CTVolume
+    region: RegionOfInterest
+    assessment: Assessment
 
 
 def assess(
@@ -22,13 +39,13 @@ def assess(
     region: RegionOfInterest,
     settings: Optional[ScoringSettings] = None,
     case_id: str = "case",
-    progress: Progress = _silent,
+    progress: Progress = silent,
+    classify: Optional[Classify] = None,
 ) -> Assessment:
-    """Score an already loaded CT in a region of interest on its grid."""
-    progress(0.5, "scoring calcium")
+    """Score an already loaded CT in a region on its grid; ``classify`` (features + model) may add its verdict."""
+    progress(0.6, "scoring calcium")
     calcium = score(ct, region, settings)
-    progress(1.0, "done")
-    return Assessment(
+    assessment = Assessment(
         case_id=case_id,
         ct=ct.metadata,
         score=calcium,
@@ -38,6 +55,11 @@ def assess(
             "labels": {str(k): v for k, v in sorted(region.names.items())},
         },
     )
+    if classify is not None:
+        progress(0.75, "radiomics and classifier")
+        classify(ct, region, assessment)
+    progress(1.0, "done")
+    return assessment
 
 
 def assess_files(
@@ -47,17 +69,35 @@ def assess_files(
     labels: LabelSpec = None,
     series_uid: Optional[str] = None,
     case_id: Optional[str] = None,
-    progress: Progress = _silent,
+    progress: Progress = silent,
+    classify: Optional[Classify] = None,
 ) -> Assessment:
     """Load a CT and a mask from disk and assess them."""
+    return assess_case(image_path, mask_path, settings, labels, series_uid, case_id, progress, classify).assessment
+
+
+def assess_case(
+    image_path: str,
+    mask_path: str,
+    settings: Optional[ScoringSettings] = None,
+    labels: LabelSpec = None,
+    series_uid: Optional[str] = None,
+    case_id: Optional[str] = None,
+    progress: Progress = silent,
+    classify: Optional[Classify] = None,
+) -> CaseResult:
+    """Like ``assess_files`` but keeps the CT and region for writers that need voxels."""
     progress(0.0, "loading CT")
     ct = load_ct(image_path, series_uid=series_uid)
     progress(0.3, "loading region of interest")
     region = load_region(mask_path, ct, labels)
-    return assess(ct, region, settings, case_id=case_id or _case_id(image_path), progress=progress)
+    assessment = assess(ct, region, settings, case_id=case_id or case_name(image_path), progress=progress,
+                        classify=classify)
+    return CaseResult(ct=ct, region=region, assessment=assessment)
 
 
-def _case_id(path: str) -> str:
+def case_name(path: str) -> str:
+    """A readable case name from a file or folder path (file name without image suffixes)."""
     name = os.path.basename(os.path.normpath(path))
     for suffix in (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd"):
         if name.lower().endswith(suffix):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Union
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -22,6 +22,14 @@ from .segfile import read_segmentation
 ARTERIES = ("LM", "LAD", "LCX", "RCA")
 UNASSIGNED = "unassigned"
 DEFAULT_LABELS: Dict[int, str] = {1: "LM", 2: "LAD", 3: "LCX", 4: "RCA"}
+# Display colours (RGB, 0-1) shared by reports, segmentation files and the Slicer module.
+ARTERY_COLORS: Dict[str, Tuple[float, float, float]] = {
+    "LM": (1.0, 0.84, 0.0),
+    "LAD": (0.90, 0.10, 0.10),
+    "LCX": (0.10, 0.70, 0.25),
+    "RCA": (0.15, 0.45, 1.0),
+    UNASSIGNED: (0.80, 0.30, 0.90),
+}
 
 _ARTERY_PATTERNS = (
     ("LM", r"\b(lm|lmca|left[ _-]*main)\b"),

@@ -1,0 +1,409 @@
+"""Many cases: discovery, workers (local processes or a Dask cluster), resume, atomic outputs, cohort summary.
+
+Inputs are image files, folders (every DICOM series in the tree is one case, every NIfTI/NRRD/MHA file another) or a
+manifest CSV with columns ``image`` and optional ``mask``, ``id`` (paths relative to the manifest). In folders a mask
+is paired with its image by name: ``NAME_mask.<ext>``, ``NAME.mask.<ext>`` or ``NAME.seg.nrrd`` beside ``NAME.<ext>``.
+
+Each case's outputs are written to a temporary folder and renamed to ``OUT/<id>/`` when complete, so a crash or Ctrl-C
+never leaves a half-written case; a case whose folder exists is finished and is skipped unless ``force``. Failed cases
+are recorded in ``OUT/summary.csv`` with their error while the others go on.
+
+Privacy: unless the manifest names a case, its ID is a pseudonym (``case-`` + 12 hex digits of SHA-256 of its
+SeriesInstanceUID or absolute path); ``OUT/key.csv`` maps pseudonyms to inputs and is the only output naming input
+paths; patient name and ID appear only with ``include_phi``. Log lines carry IDs and messages with paths masked.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Optional
+
+from .ct import IMAGE_SUFFIXES
+from .dicom_series import find_series
+from .errors import CoronaryCalciumError, InputError
+from .scoring import ScoringSettings
+
+MASK_MARKERS = ("_mask", ".mask")
+SUMMARY_COLUMNS = ("id", "status", "error", "agatston", "volume_mm3", "mass_mg", "classic", "cac_drs", "lesions",
+                   "agatston_LM", "agatston_LAD", "agatston_LCX", "agatston_RCA", "agatston_unassigned",
+                   "classifier_label", "classifier_probability", "warnings")
+PHI_COLUMNS = ("image", "patient_name", "patient_id")
+PARTIAL = ".partial-"
+
+
+@dataclass
+class CaseSpec:
+    """One case to assess: its ID, CT path (file or DICOM folder), optional mask and DICOM series."""
+
+    id: str
+    image: str
+    mask: Optional[str] = None
+    series_uid: Optional[str] = None
+
+
+@dataclass
+class BatchOptions:
+    """How every case is assessed and written (must be picklable: it travels to worker processes)."""
+
+    settings: ScoringSettings = field(default_factory=ScoringSettings)
+    labels: Optional[str] = None
+    region: str = "mask"
+    include_phi: bool = False
+    report: bool = True
+    force: bool = False
+    model: Optional[str] = None
+
+
+def pseudonym(key: str) -> str:
+    return "case-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+def _is_image_file(name: str) -> bool:
+    lower = name.lower()
+    return lower.endswith(IMAGE_SUFFIXES) or lower.endswith(".dcm")
+
+
+def _image_stem(name: str) -> str:
+    lower = name.lower()
+    for suffix in (".seg.nrrd",) + IMAGE_SUFFIXES + (".dcm",):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _is_mask_name(name: str) -> bool:
+    stem = _image_stem(name)
+    return name.lower().endswith(".seg.nrrd") or any(stem.endswith(marker) for marker in MASK_MARKERS)
+
+
+def _sibling_mask(folder: str, name: str, names: Iterable[str]) -> Optional[str]:
+    stem = _image_stem(name)
+    for candidate in sorted(names):
+        if candidate == name:
+            continue
+        other = _image_stem(candidate)
+        if candidate.lower().endswith(".seg.nrrd") and other == stem:
+            return os.path.join(folder, candidate)
+        if other in (stem + "_mask", stem + ".mask"):
+            return os.path.join(folder, candidate)
+    return None
+
+
+def read_manifest(path: str) -> List[CaseSpec]:
+    """Cases from a CSV with columns image and optional mask, id (relative paths are relative to the CSV)."""
+    base = os.path.dirname(os.path.abspath(path))
+    with open(path, newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    if not rows or "image" not in rows[0]:
+        raise InputError("manifest %s needs a column 'image' (optional: mask, id)" % path)
+    cases = []
+    for number, row in enumerate(rows, start=2):
+        image = (row.get("image") or "").strip()
+        if not image:
+            raise InputError("manifest %s line %d has no image" % (path, number))
+        image = image if os.path.isabs(image) else os.path.join(base, image)
+        mask = (row.get("mask") or "").strip() or None
+        if mask and not os.path.isabs(mask):
+            mask = os.path.join(base, mask)
+        case_id = (row.get("id") or "").strip() or pseudonym(os.path.abspath(image))
+        cases.append(CaseSpec(id=_safe_id(case_id), image=image, mask=mask))
+    return cases
+
+
+def _safe_id(case_id: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in case_id).strip(".")
+    if not safe:
+        raise InputError("case ID '%s' has no usable characters" % case_id)
+    return safe
+
+
+def discover(inputs: List[str], mask: Optional[str] = None) -> List[CaseSpec]:
+    """Every case named by ``inputs`` (files, folders, manifest CSVs), in a stable order, IDs unique."""
+    cases: List[CaseSpec] = []
+    for item in inputs:
+        if not os.path.exists(item):
+            raise InputError("input not found: %s" % item)
+        if os.path.isfile(item) and item.lower().endswith(".csv"):
+            cases.extend(read_manifest(item))
+        elif os.path.isdir(item):
+            cases.extend(_discover_folder(item))
+        else:
+            cases.append(CaseSpec(id=pseudonym(os.path.abspath(item)), image=item))
+    if mask:
+        if len(cases) != 1:
+            raise InputError("--mask goes with a single case; give per-case masks in a manifest CSV")
+        cases[0].mask = mask
+    seen: Dict[str, int] = {}
+    for case in cases:
+        if case.id in seen:
+            raise InputError("case ID %s appears twice; IDs must be unique" % case.id)
+        seen[case.id] = 1
+    return cases
+
+
+def _discover_folder(folder: str) -> List[CaseSpec]:
+    cases = []
+    all_series = find_series(folder)
+    for series in all_series:
+        key = series.uid or os.path.abspath(series.folder)
+        cases.append(CaseSpec(id=pseudonym(key), image=series.folder, series_uid=series.uid or None))
+    dicom_files = {path for series in all_series for path in series.files}
+    for root, _dirs, names in os.walk(folder):
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            if path in dicom_files or not _is_image_file(name) or _is_mask_name(name) or _is_non_image_dicom(path):
+                continue
+            cases.append(CaseSpec(id=pseudonym(os.path.abspath(path)), image=path,
+                                  mask=_sibling_mask(root, name, names)))
+    return sorted(cases, key=lambda case: case.id)
+
+
+def _is_non_image_dicom(path: str) -> bool:
+    """A readable DICOM file without image geometry (RTSTRUCT, SR...): not a case. Unreadable files are cases, so they
+    are reported as failures instead of vanishing."""
+    from .dicom_series import _read_header
+
+    if not path.lower().endswith(".dcm"):
+        return False
+    header = _read_header(path)
+    return header is not None and not hasattr(header, "ImagePositionPatient")
+
+
+def _mask_paths(message: str, case: CaseSpec) -> str:
+    """Replace the case's input paths (and file names: any name with a non-letter, such as an extension) by
+    placeholders, so logs and summaries carry no names that may identify a patient."""
+    for path, label in ((case.image, "<image>"), (case.mask, "<mask>")):
+        if path:
+            message = message.replace(os.path.abspath(path), label).replace(path, label)
+            name = os.path.basename(os.path.normpath(path))
+            if not name.isalpha():
+                message = message.replace(name, label)
+    return message
+
+
+def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, object]:
+    """Assess one case and write its outputs atomically; returns its summary row (never raises for bad input)."""
+    from .ct import load_ct
+    from .export import write_case_outputs
+    from .pipeline import assess_case
+
+    final = os.path.join(out_dir, case.id)
+    if os.path.isdir(final) and not options.force:
+        return summary_row_from_folder(case, final, options)
+    temporary = os.path.join(out_dir, ".%s%s%s" % (case.id, PARTIAL, uuid.uuid4().hex[:8]))
+    try:
+        if not case.mask and options.region == "mask":
+            load_ct(case.image, series_uid=case.series_uid)  # a broken image is the first thing to report
+            raise InputError("no region of interest: give a mask (manifest column 'mask', a NAME_mask file beside the "
+                             "image, or --mask) or choose a TotalSegmentator region")
+        result = assess_case(case.image, case.mask, options.settings, labels=options.labels,
+                             series_uid=case.series_uid, case_id=case.id)
+        write_case_outputs(temporary, result, include_phi=options.include_phi, report=options.report)
+        _replace_folder(temporary, final)
+    except CoronaryCalciumError as error:
+        shutil.rmtree(temporary, ignore_errors=True)
+        message = str(error) if options.include_phi else _mask_paths(str(error), case)
+        return failed_row(case, message, options)
+    except Exception as error:  # one broken case must not stop the cohort
+        shutil.rmtree(temporary, ignore_errors=True)
+        message = "internal error: %s: %s" % (type(error).__name__, error)
+        return failed_row(case, message if options.include_phi else _mask_paths(message, case), options)
+    return summary_row_from_folder(case, final, options)
+
+
+def _replace_folder(source: str, target: str) -> None:
+    if os.path.isdir(target):
+        trash = target + PARTIAL + "old-" + uuid.uuid4().hex[:8]
+        os.rename(target, trash)
+        os.rename(source, target)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.rename(source, target)
+
+
+def failed_row(case: CaseSpec, message: str, options: BatchOptions) -> Dict[str, object]:
+    row: Dict[str, object] = {column: "" for column in SUMMARY_COLUMNS}
+    row.update(id=case.id, status="failed", error=message)
+    if options.include_phi:
+        row["image"] = case.image
+    return row
+
+
+def summary_row_from_folder(case: CaseSpec, folder: str, options: BatchOptions) -> Dict[str, object]:
+    """The summary row of a finished case, read back from its result.json."""
+    import json
+
+    with open(os.path.join(folder, "result.json"), encoding="utf-8") as stream:
+        data = json.load(stream)
+    classifier = data.get("classifier") or {}
+    row: Dict[str, object] = {
+        "id": case.id, "status": "ok", "error": "",
+        "agatston": "%.2f" % data["agatston"], "volume_mm3": "%.2f" % data["volume_mm3"],
+        "mass_mg": "" if data["mass_mg"] is None else "%.2f" % data["mass_mg"],
+        "classic": data["category"]["classic"], "cac_drs": data["category"]["cac_drs"],
+        "lesions": len(data["lesions"]),
+        "classifier_label": classifier.get("label_name", classifier.get("label", "")),
+        "classifier_probability": "" if classifier.get("probability") is None else "%.4f" % classifier["probability"],
+        "warnings": len(data["warnings"]),
+    }
+    for name, entry in data["per_artery"].items():
+        row["agatston_%s" % name] = "%.2f" % entry["agatston"]
+    if options.include_phi:
+        row["image"] = case.image
+        row["patient_name"] = data["input"].get("patient_name") or ""
+        row["patient_id"] = data["input"].get("patient_id") or ""
+    return row
+
+
+def clean_partial(out_dir: str) -> int:
+    """Remove temporary folders left by an interrupted run; returns how many."""
+    removed = 0
+    if os.path.isdir(out_dir):
+        for name in os.listdir(out_dir):
+            if PARTIAL in name:
+                shutil.rmtree(os.path.join(out_dir, name), ignore_errors=True)
+                removed += 1
+    return removed
+
+
+def write_summary(out_dir: str, rows: List[Dict[str, object]], include_phi: bool) -> str:
+    from .files import atomic_path
+
+    columns = SUMMARY_COLUMNS + (PHI_COLUMNS if include_phi else ())
+    path = os.path.join(out_dir, "summary.csv")
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row)
+    return path
+
+
+def write_key(out_dir: str, cases: List[CaseSpec]) -> str:
+    from .files import atomic_path
+
+    path = os.path.join(out_dir, "key.csv")
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(("id", "image", "mask", "series_uid"))
+            for case in cases:
+                writer.writerow((case.id, case.image, case.mask or "", case.series_uid or ""))
+    return path
+
+
+@dataclass
+class BatchReport:
+    """What a batch run did."""
+
+    rows: List[Dict[str, object]]
+    skipped: int
+    seconds: float
+
+    @property
+    def failed(self) -> List[Dict[str, object]]:
+        return [row for row in self.rows if row["status"] == "failed"]
+
+
+Log = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stderr)
+
+
+def run_batch(cases: List[CaseSpec], out_dir: str, options: BatchOptions, workers: int = 1,
+              scheduler: Optional[str] = None, log: Log = _stderr, progress_bar: bool = True) -> BatchReport:
+    """Assess ``cases`` into ``out_dir`` with ``workers`` local processes, or on the Dask scheduler at ``scheduler``."""
+    os.makedirs(out_dir, exist_ok=True)
+    clean_partial(out_dir)
+    write_key(out_dir, cases)
+    order = {case.id: index for index, case in enumerate(cases)}
+    rows: Dict[str, Dict[str, object]] = {}
+    pending = []
+    skipped = 0
+    for case in cases:
+        if os.path.isdir(os.path.join(out_dir, case.id)) and not options.force:
+            rows[case.id] = summary_row_from_folder(case, os.path.join(out_dir, case.id), options)
+            skipped += 1
+        else:
+            pending.append(case)
+    if skipped:
+        log("%d of %d cases already finished in %s (use --force to redo them)" % (skipped, len(cases), out_dir))
+    start = time.perf_counter()
+
+    def record(row: Dict[str, object]) -> None:
+        rows[str(row["id"])] = row
+        text = "%s: %s" % (row["id"], "ok, Agatston %s" % row["agatston"] if row["status"] == "ok"
+                           else "FAILED: %s" % row["error"])
+        log(text)
+        write_summary(out_dir, sorted(rows.values(), key=lambda r: order[str(r["id"])]), options.include_phi)
+
+    bar = _progress(len(pending), progress_bar)
+    try:
+        for row in _execute(pending, out_dir, options, workers, scheduler):
+            record(row)
+            bar.update(1)
+    finally:
+        bar.close()
+    ordered = sorted(rows.values(), key=lambda r: order[str(r["id"])])
+    write_summary(out_dir, ordered, options.include_phi)
+    from .overview import write_overview
+
+    write_overview(os.path.join(out_dir, "overview.html"), ordered)
+    return BatchReport(rows=ordered, skipped=skipped, seconds=time.perf_counter() - start)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="case", disable=not enabled or total == 0, file=sys.stderr,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]")
+
+
+def _execute(cases: List[CaseSpec], out_dir: str, options: BatchOptions, workers: int, scheduler: Optional[str]):
+    """Yield summary rows as cases finish."""
+    if not cases:
+        return
+    if scheduler:
+        yield from _execute_dask(cases, out_dir, options, scheduler)
+    elif workers <= 1:
+        for case in cases:
+            yield run_case(case, out_dir, options)
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        executor = ProcessPoolExecutor(max_workers=workers)
+        try:
+            futures = [executor.submit(run_case, case, out_dir, options) for case in cases]
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _execute_dask(cases: List[CaseSpec], out_dir: str, options: BatchOptions, scheduler: str):
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise InputError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as error:
+        raise InputError("cannot reach the Dask scheduler at %s: %s" % (scheduler, error)) from None
+    try:
+        futures = client.map(run_case, cases, out_dir=out_dir, options=options, pure=False)
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
