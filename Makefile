@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-slow test-all bench lint clean
+.PHONY: setup demo test test-slow test-all bench bench-phantom figures cmake-lists clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,19 @@ test-all: test test-slow
 
 bench: setup
 	$(BIN)/python benchmarks/bench_scoring.py
+
+bench-phantom: setup
+	$(BIN)/python benchmarks/bench_phantom.py
+
+# pictures in the README: phantom next to a real CT, the Slicer panel (offscreen Qt), the icon
+figures: setup
+	$(BIN)/python tools/make_phantom_figure.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/render_panel.py
+	$(BIN)/python tools/make_icon.py
+
+# list every module, core and resource file in CoronaryCalcium/CMakeLists.txt (a test checks it)
+cmake-lists: setup
+	$(BIN)/python tools/update_module_cmake.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -97,6 +97,9 @@ def test_segmentations_and_report_read_back(cohort, tmp_path):
     folder = os.path.join(out, cases[0].id)
     calcium = slicerio.read_segmentation(os.path.join(folder, "calcium.seg.nrrd"))
     assert sorted(s["name"] for s in calcium["segments"]) == ["LAD calcium", "RCA calcium"]
+    lad = next(s for s in calcium["segments"] if s["name"] == "LAD calcium")
+    assert lad["terminology"]["type"][1] == "18115005"  # pathologic calcification
+    assert lad["terminology"]["anatomicRegion"][1] == "59438005"  # in the LAD
     region = slicerio.read_segmentation(os.path.join(folder, "region.seg.nrrd"))
     assert sorted(s["name"] for s in region["segments"]) == ["LAD region", "RCA region"]
     result = json.load(open(os.path.join(folder, "result.json")))

@@ -9,7 +9,8 @@ import SimpleITK as sitk
 from CoronaryCalciumLib.errors import InputError
 from CoronaryCalciumLib.roi import artery_for_name, load_region, parse_label_spec, region_from_array
 from CoronaryCalciumLib.scoring import score
-from CoronaryCalciumLib.segfile import TERMINOLOGY, Segment, read_segmentation, write_segmentation
+from CoronaryCalciumLib.segfile import Segment, read_segmentation, write_segmentation
+from CoronaryCalciumLib.terminology import region_terminology
 from synthetic import as_ct, blank_ct
 
 SPACING = (0.5, 0.5, 3.0)
@@ -70,8 +71,8 @@ def test_slicer_segmentation_mask_maps_segment_names_to_arteries(tmp_path):
     heart[:, 5:35, 5:35] = True  # overlaps both: stored in a second layer, merged when read
     path = str(tmp_path / "arteries.seg.nrrd")
     write_segmentation(path, ct.geometry, [
-        Segment("heart", heart, (0.8, 0.3, 0.3), TERMINOLOGY["heart"]),
-        Segment("Left anterior descending", lad, (1, 0, 0), TERMINOLOGY["LAD"]),
+        Segment("heart", heart, (0.8, 0.3, 0.3), region_terminology("", heart=True)),
+        Segment("Left anterior descending", lad, (1, 0, 0), region_terminology("LAD")),
         Segment("RCA", rca, (0, 0, 1)),
     ])
     image, names = read_segmentation(path)

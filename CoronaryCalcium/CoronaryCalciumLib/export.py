@@ -12,7 +12,8 @@ from typing import Dict, List
 
 from .pipeline import CaseResult
 from .roi import ARTERIES, ARTERY_COLORS, UNASSIGNED
-from .segfile import TERMINOLOGY, Segment, write_segmentation
+from .segfile import Segment, write_segmentation
+from .terminology import calcium_terminology, region_terminology
 
 LESION_COLUMNS = ("id", "artery", "agatston", "volume_mm3", "mass_mg", "peak_hu", "mean_hu", "voxel_count",
                   "centroid_x_lps_mm", "centroid_y_lps_mm", "centroid_z_lps_mm", "first_slice", "last_slice")
@@ -40,8 +41,7 @@ def region_segments(case: CaseResult) -> List[Segment]:
         if sum(1 for n in region.names.values() if n == name) > 1:
             label += " %d" % value
         color = ARTERY_COLORS.get(name, (0.85, 0.65, 0.55)) if name in ARTERIES else (0.85, 0.65, 0.55)
-        terminology = TERMINOLOGY["LAD"] if name == "LAD" else TERMINOLOGY["coronary artery"]
-        segments.append(Segment(label, region.labels == value, color, terminology))
+        segments.append(Segment(label, region.labels == value, color, region_terminology(name)))
     return segments
 
 
@@ -52,7 +52,7 @@ def calcium_segments(case: CaseResult) -> List[Segment]:
     for index, name in enumerate(ARTERIES + (UNASSIGNED,), start=1):
         mask = artery_map == index
         if mask.any():
-            segments.append(Segment("%s calcium" % name, mask, ARTERY_COLORS[name]))
+            segments.append(Segment("%s calcium" % name, mask, ARTERY_COLORS[name], calcium_terminology(name)))
     return segments
 
 

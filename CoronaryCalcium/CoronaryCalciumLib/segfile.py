@@ -14,17 +14,6 @@ import numpy as np
 from .errors import InputError
 from .geometry import Geometry
 
-# Slicer terminology entries (SNOMED CT codes) for segments this project writes.
-_CATEGORY = "Segmentation category and type - 3D Slicer General Anatomy list~SCT^123037004^Anatomical Structure"
-TERMINOLOGY = {
-    "coronary artery": _CATEGORY + "~SCT^41801008^Coronary artery~^^~Anatomic codes - DICOM master list~^^~^^",
-    "LAD": _CATEGORY + "~SCT^33795007^Anterior descending branch of left coronary artery~^^~"
-                       "Anatomic codes - DICOM master list~^^~^^",
-    "heart": _CATEGORY + "~SCT^80891009^Heart~^^~Anatomic codes - DICOM master list~^^~^^",
-    "aorta": _CATEGORY + "~SCT^15825003^Aorta~^^~Anatomic codes - DICOM master list~^^~^^",
-}
-
-
 @dataclass
 class Segment:
     """A segment to write: name, boolean (z, y, x) mask on the grid, RGB colour in 0-1, optional terminology entry."""

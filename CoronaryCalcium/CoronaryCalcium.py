@@ -1,0 +1,1303 @@
+"""Coronary Calcium: a 3D Slicer module that assesses coronary artery calcium (CAC) on CT.
+
+The module is a thin door onto the Slicer-free core package ``CoronaryCalciumLib``: the Logic turns MRML nodes into core
+objects (CT volume, region of interest), calls the core, and turns its ``Assessment`` back into nodes (segmentations,
+tables, a plot). The Widget only collects choices, shows progress and results, and asks the user questions.
+
+Coordinates: the core works in LPS patient millimetres (DICOM/ITK); Slicer shows RAS. RAS = (-L, -P, S).
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib.util
+import logging
+import os
+from dataclasses import dataclass
+from typing import Annotated, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import vtk
+
+import slicer
+from slicer.i18n import tr as _
+from slicer.i18n import translate
+from slicer.ScriptedLoadableModule import *
+from slicer.util import VTKObservationMixin
+from slicer.parameterNodeWrapper import (
+    parameterNodeWrapper,
+    Choice,
+    WithinRange,
+)
+
+from slicer import vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
+
+Progress = Callable[[float, str], None]
+Log = Callable[[str], None]
+
+#
+# CoronaryCalcium
+#
+
+
+class CoronaryCalcium(ScriptedLoadableModule):
+    """Uses ScriptedLoadableModule base class, available at:
+    https://github.com/Slicer/Slicer/blob/main/Base/Python/slicer/ScriptedLoadableModule.py
+    """
+
+    def __init__(self, parent):
+        ScriptedLoadableModule.__init__(self, parent)
+        self.parent.title = _("Coronary Calcium")
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Cardiac")]
+        self.parent.dependencies = []
+        self.parent.contributors = ["CoronaryCalcium contributors"]
+        self.parent.helpText = _("""
+Assesses coronary artery calcium on a non-contrast CT: segments the coronary arteries or the heart with TotalSegmentator
+(or uses your segments), finds and scores calcified lesions (Agatston, volume, mass; per artery; classic and CAC-DRS
+categories) and predicts zero vs non-zero calcium with a radiomics classifier.
+Research software, not for diagnosis.
+See the <a href="https://github.com/coronary-calcium/SlicerCoronaryCalcium#slicer-module">module documentation</a>.
+""")
+        self.parent.acknowledgementText = _("""
+Scoring follows Agatston et al. (JACC 1990) with the consensus settings of Tzolos et al. (JCCT 2022); the classifier
+follows the protocol of arXiv 2510.25347. Regions of interest come from TotalSegmentator (Wasserthal et al., Radiology AI
+2023). Radiomics by pyradiomics (van Griethuysen et al., Cancer Research 2017).
+""")
+
+
+#
+# Choices offered in the panel
+#
+
+
+class RegionSource(enum.Enum):
+    """Where the region of interest comes from."""
+
+    CORONARY = "coronary"
+    HEART = "heart"
+    SEGMENTATION = "segmentation"
+
+    def label(self) -> str:
+        return {
+            "coronary": _("TotalSegmentator coronary arteries (licensed)"),
+            "heart": _("TotalSegmentator heart (free)"),
+            "segmentation": _("Existing segmentation"),
+        }[self.value]
+
+
+class TubeVoltage(enum.Enum):
+    """Tube voltage for the kVp-specific thresholds; FROM_DICOM reads tag (0018,0060)."""
+
+    FROM_DICOM = 0
+    KV70 = 70
+    KV80 = 80
+    KV100 = 100
+    KV120 = 120
+    KV135 = 135
+    KV140 = 140
+
+    def label(self) -> str:
+        return _("From DICOM") if self.value == 0 else "%d kV" % self.value
+
+
+DEVICES = ["auto", "cpu", "gpu", "mps"]
+
+#
+# CoronaryCalciumParameterNode
+#
+
+
+@parameterNodeWrapper
+class CoronaryCalciumParameterNode:
+    """
+    The parameters needed by module.
+
+    inputVolume - CT volume in HU.
+    regionSource - TotalSegmentator coronary arteries, TotalSegmentator heart, or an existing segmentation.
+    inputSegmentation, inputSegmentIds - the existing segmentation and the IDs of its segments to use (comma-separated).
+    fast, device - TotalSegmentator options.
+    kvp, useCustomThreshold, thresholdHU, calibrationFactor (mg/(mm3 HU); 0 = none), minAreaMm2, connectivity,
+    allowContrast - scoring options.
+    coronaryMarginMm - growth of the coronary mask (mm).
+    runClassifier - extract radiomics features and run the zero vs non-zero classifier.
+    regionSegmentation, calciumSegmentation, arteryTable, lesionTable, summaryTable, featureTable, featureChart - outputs.
+    """
+
+    inputVolume: vtkMRMLScalarVolumeNode
+    regionSource: RegionSource = RegionSource.HEART
+    inputSegmentation: vtkMRMLSegmentationNode
+    inputSegmentIds: str = ""
+    fast: bool = True
+    device: Annotated[str, Choice(DEVICES)] = "auto"
+    kvp: TubeVoltage = TubeVoltage.FROM_DICOM
+    useCustomThreshold: bool = False
+    thresholdHU: Annotated[float, WithinRange(50.0, 1000.0)] = 130.0
+    calibrationFactor: Annotated[float, WithinRange(0.0, 0.01)] = 0.0
+    runClassifier: bool = True
+    minAreaMm2: Annotated[float, WithinRange(0.0, 10.0)] = 1.0
+    connectivity: Annotated[int, Choice([8, 4])] = 8
+    coronaryMarginMm: Annotated[float, WithinRange(0.0, 10.0)] = 2.0
+    allowContrast: bool = False
+    regionSegmentation: vtkMRMLSegmentationNode
+    calciumSegmentation: vtkMRMLSegmentationNode
+    arteryTable: vtkMRMLTableNode
+    lesionTable: vtkMRMLTableNode
+    summaryTable: vtkMRMLTableNode
+    featureTable: vtkMRMLTableNode
+    featureChart: vtkMRMLPlotChartNode
+
+
+#
+# Standard terminology (DICOM / SNOMED CT codes as Slicer's terminology lists use them)
+#
+
+ARTERY_ORDER = ("LM", "LAD", "LCX", "RCA", "unassigned")
+
+
+def arteryColor(artery: str) -> Tuple[float, float, float]:
+    """The artery's colour (RGB 0-1), the same as in the core's reports and .seg.nrrd files."""
+    from CoronaryCalciumLib.roi import ARTERY_COLORS
+
+    return tuple(float(c) for c in ARTERY_COLORS[artery])
+
+
+REGION_COLORS = {"coronary": (0.80, 0.20, 0.20), "heart": (0.81, 0.43, 0.33)}
+
+
+def regionTerminology(artery: str, heart: bool = False) -> str:
+    """Anatomical-structure entry for an artery (LM/LAD/LCX/RCA), the coronary tree ('unassigned') or the heart."""
+    from CoronaryCalciumLib.terminology import region_terminology
+
+    return region_terminology(artery, heart=heart)
+
+
+def calciumTerminology(artery: str) -> str:
+    """Pathologic calcification located in an artery (or in the coronary tree for unassigned calcium)."""
+    from CoronaryCalciumLib.terminology import calcium_terminology
+
+    return calcium_terminology(artery)
+
+
+#
+# Geometry between Slicer (RAS) and the core (LPS)
+#
+
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
+
+
+def lpsToRas(point: Sequence[float]) -> Tuple[float, float, float]:
+    """LPS mm -> RAS mm (x and y negated)."""
+    return (-float(point[0]), -float(point[1]), float(point[2]))
+
+
+def lpsGeometryOfVolumeNode(volumeNode) -> Tuple[Tuple[float, float, float], Tuple[float, float, float], Tuple[float, ...]]:
+    """(spacing xyz mm, origin LPS mm, direction row-major 3x3 whose columns are the i, j, k axes in LPS) of a volume."""
+    matrix = vtk.vtkMatrix4x4()
+    volumeNode.GetIJKToRASMatrix(matrix)
+    ijkToRas = slicer.util.arrayFromVTKMatrix(matrix)
+    columns = ijkToRas[:3, :3]
+    spacing = np.linalg.norm(columns, axis=0)
+    directionLps = LPS_TO_RAS @ (columns / spacing)
+    originLps = LPS_TO_RAS @ ijkToRas[:3, 3]
+    return (tuple(float(s) for s in spacing), tuple(float(o) for o in originLps),
+            tuple(float(d) for d in directionLps.ravel()))
+
+
+def ijkToRasOfGeometry(geometry) -> np.ndarray:
+    """4x4 IJK-to-RAS matrix of a core ``Geometry`` (LPS spacing/origin/direction)."""
+    direction = np.asarray(geometry.direction, dtype=float).reshape(3, 3)
+    matrix = np.eye(4)
+    matrix[:3, :3] = LPS_TO_RAS @ direction @ np.diag(geometry.spacing)
+    matrix[:3, 3] = LPS_TO_RAS @ np.asarray(geometry.origin, dtype=float)
+    return matrix
+
+
+#
+# Texts shown in the panel (pure functions of the result, shared with tools/render_panel.py)
+#
+
+
+def _number(value: Optional[float], unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    return ("%.*f %s" % (digits, value, unit)).strip()
+
+
+def scoreTexts(assessment) -> Dict[str, str]:
+    """Agatston, volume, mass, category and CAC-DRS as display strings."""
+    score = assessment.score
+    category = score.category
+    mass = _number(score.mass_mg, "mg") if score.mass_mg is not None else _("not reported (no calibration)")
+    return {
+        "agatston": _number(score.agatston),
+        "volume": _number(score.volume_mm3, "mm³"),
+        "mass": mass,
+        "category": "%s (%s)" % (category.classic, category.classic_range),
+        "cacDrs": category.cac_drs,
+    }
+
+
+def classifierTexts(assessment) -> Tuple[str, str]:
+    """(verdict with its probability, model description); says why when the classifier did not run."""
+    prediction = assessment.classifier
+    if prediction is None:
+        reasons = [warning for warning in assessment.warnings if warning.startswith("classifier not run")]
+        return (_("Classifier not run."), reasons[0] if reasons else "")
+    verdict = "%s%s (probability %.2f)" % (prediction.label_text[:1].upper(), prediction.label_text[1:],
+                                           prediction.probability)
+    model = _("Model: %s (%s)") % (prediction.model_name, prediction.model_family)
+    if prediction.synthetic_training:
+        model += _(", trained on synthetic phantoms only: not clinically validated")
+    return (verdict, model)
+
+
+def topFeatures(assessment, count: int = 10) -> List[Tuple[str, float]]:
+    """The features that pushed this case's classifier score most, as (readable name, TreeSHAP contribution)."""
+    prediction = assessment.classifier
+    if prediction is None:
+        return []
+    from CoronaryCalciumLib.explanations import display_name
+
+    return [(display_name(item.feature), float(item.contribution)) for item in prediction.top_contributions[:count]]
+
+
+def featureUnits(assessment) -> str:
+    """Units of the contributions in ``topFeatures`` (e.g. log-odds)."""
+    prediction = assessment.classifier
+    return prediction.contribution_units if prediction is not None else ""
+
+
+def lesionRows(assessment) -> List[Dict[str, object]]:
+    """One dict per lesion (largest Agatston first) with display values and the centroid in RAS mm."""
+    rows = []
+    for lesion in sorted(assessment.score.lesions, key=lambda item: -item.agatston):
+        rows.append({
+            "id": lesion.id,
+            "artery": lesion.artery,
+            "agatston": lesion.agatston,
+            "volume_mm3": lesion.volume_mm3,
+            "mass_mg": lesion.mass_mg,
+            "peak_hu": lesion.peak_hu,
+            "slices": "%d-%d" % (lesion.first_slice, lesion.last_slice),
+            "ras": lpsToRas(lesion.centroid_lps_mm),
+        })
+    return rows
+
+
+LESION_COLUMNS = ("#", "Artery", "Agatston", "Volume (mm³)", "Mass (mg)", "Peak HU", "Slices")
+
+
+def lesionCells(row: Dict[str, object]) -> List[str]:
+    """Cells of a lesion row, in LESION_COLUMNS order."""
+    return [str(row["id"]), str(row["artery"]), "%.1f" % row["agatston"], "%.1f" % row["volume_mm3"],
+            "-" if row["mass_mg"] is None else "%.1f" % row["mass_mg"], "%.0f" % row["peak_hu"], str(row["slices"])]
+
+
+#
+# Errors
+#
+
+
+class AssessmentCancelled(Exception):
+    """Raised from a progress or log callback to stop an assessment (the Widget's Cancel button)."""
+
+
+class DependencyError(Exception):
+    """A required Python package or Slicer extension is missing. ``restartRequired`` when Slicer must restart."""
+
+    def __init__(self, message: str, restartRequired: bool = False):
+        super().__init__(message)
+        self.restartRequired = restartRequired
+
+
+#
+# CoronaryCalciumWidget
+#
+
+
+class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+    """Uses ScriptedLoadableModuleWidget base class, available at:
+    https://github.com/Slicer/Slicer/blob/main/Base/Python/slicer/ScriptedLoadableModule.py
+    """
+
+    def __init__(self, parent=None) -> None:
+        """Called when the user opens the module the first time and the widget is initialized."""
+        ScriptedLoadableModuleWidget.__init__(self, parent)
+        VTKObservationMixin.__init__(self)  # needed for parameter node observation
+        self.logic = None
+        self._parameterNode = None
+        self._parameterNodeGuiTag = None
+        self._running = False
+        self._cancelRequested = False
+        self._assessment = None
+
+    def setup(self) -> None:
+        """Called when the user opens the module the first time and the widget is initialized."""
+        ScriptedLoadableModuleWidget.setup(self)
+
+        # Load widget from .ui file (created by Qt Designer).
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/CoronaryCalcium.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+
+        # Set scene in MRML widgets (the .ui connects mrmlSceneChanged to each MRML widget's setMRMLScene).
+        uiWidget.setMRMLScene(slicer.mrmlScene)
+
+        self.logic = CoronaryCalciumLogic()
+
+        # These connections ensure that we update parameter node when scene is closed
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+
+        # Widgets not bound by the parameter node wrapper
+        self.ui.regionSegmentSelector.connect("currentNodeChanged(vtkMRMLNode*)", self.onRegionSegmentationChanged)
+        self.ui.regionSegmentSelector.connect("segmentSelectionChanged(QStringList)", self.onRegionSegmentsChanged)
+        self.ui.lesionTableWidget.connect("cellClicked(int,int)", self.onLesionClicked)
+
+        # Buttons
+        self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
+        self.ui.cancelButton.connect("clicked(bool)", self.onCancelButton)
+        self.ui.setLicenseButton.connect("clicked(bool)", self.onSetLicenseButton)
+        self.ui.showChartButton.connect("clicked(bool)", self.onShowChartButton)
+        self.ui.exportButton.connect("clicked(bool)", self.onExportButton)
+
+        self.ui.lesionTableWidget.setColumnCount(len(LESION_COLUMNS))
+        self.ui.lesionTableWidget.setHorizontalHeaderLabels(list(LESION_COLUMNS))
+
+        # Make sure parameter node is initialized (needed for module reload)
+        self.initializeParameterNode()
+
+    def cleanup(self) -> None:
+        """Called when the application closes and the module widget is destroyed."""
+        self._cancelRequested = True
+        self.removeObservers()
+
+    def enter(self) -> None:
+        """Called each time the user opens this module."""
+        self.initializeParameterNode()
+
+    def exit(self) -> None:
+        """Called each time the user opens a different module."""
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self._parameterNodeGuiTag = None
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGui)
+
+    def onSceneStartClose(self, caller, event) -> None:
+        """Called just before the scene is closed."""
+        self.setParameterNode(None)
+
+    def onSceneEndClose(self, caller, event) -> None:
+        """Called just after the scene is closed."""
+        if self.parent.isEntered:
+            self.initializeParameterNode()
+
+    def initializeParameterNode(self) -> None:
+        """Ensure parameter node exists and observed."""
+        self.setParameterNode(self.logic.getParameterNode())
+
+        # Select default input nodes if nothing is selected yet to save a few clicks for the user
+        if not self._parameterNode.inputVolume:
+            firstVolumeNode = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
+            if firstVolumeNode:
+                self._parameterNode.inputVolume = firstVolumeNode
+
+    def setParameterNode(self, inputParameterNode: Optional[CoronaryCalciumParameterNode]) -> None:
+        """Set and observe parameter node; the GUI follows it."""
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGui)
+        self._parameterNode = inputParameterNode
+        if self._parameterNode:
+            # Widgets with a "SlicerParameterName" dynamic property in the .ui are bound to the parameter of that name.
+            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGui)
+            self._updateGui()
+
+    def _updateGui(self, caller=None, event=None) -> None:
+        """Show the controls that apply to the chosen region source and enable Assess when inputs are complete."""
+        node = self._parameterNode
+        if node is None:
+            return
+        source = node.regionSource
+        usesTotalSegmentator = source != RegionSource.SEGMENTATION
+        self.ui.regionSegmentLabel.visible = not usesTotalSegmentator
+        self.ui.regionSegmentSelector.visible = not usesTotalSegmentator
+        self.ui.setLicenseButton.visible = source == RegionSource.CORONARY
+        self.ui.fastCheckBox.enabled = source == RegionSource.HEART
+        self.ui.deviceComboBox.enabled = usesTotalSegmentator
+        self.ui.coronaryMarginSpinBox.enabled = source == RegionSource.CORONARY
+        self.ui.thresholdSpinBox.enabled = node.useCustomThreshold
+        if self.ui.regionSegmentSelector.currentNode() != node.inputSegmentation:
+            self.ui.regionSegmentSelector.setCurrentNode(node.inputSegmentation)
+        segmentIds = [segmentId for segmentId in node.inputSegmentIds.split(",") if segmentId]
+        if list(self.ui.regionSegmentSelector.selectedSegmentIDs()) != segmentIds:
+            self.ui.regionSegmentSelector.setSelectedSegmentIDs(segmentIds)
+
+        reason = self.logic.missingInput(node)
+        if self._running:
+            self.ui.applyButton.enabled = False
+        elif reason:
+            self.ui.applyButton.toolTip = reason
+            self.ui.applyButton.enabled = False
+        else:
+            self.ui.applyButton.toolTip = _("Segment the region of interest, score the calcium and run the classifier.")
+            self.ui.applyButton.enabled = True
+
+    def onRegionSegmentationChanged(self, node) -> None:
+        if self._parameterNode and self._parameterNode.inputSegmentation != node:
+            self._parameterNode.inputSegmentation = node
+
+    def onRegionSegmentsChanged(self, segmentIds) -> None:
+        if self._parameterNode:
+            self._parameterNode.inputSegmentIds = ",".join(segmentIds)
+
+    # --- running -------------------------------------------------------------------------------------------------------
+
+    def onApplyButton(self) -> None:
+        """Run the assessment; the GUI stays responsive through the progress and log callbacks."""
+        if not self._ensureDependencies():
+            return
+        self._setRunning(True)
+        self.ui.logTextEdit.plainText = ""
+        try:
+            self._assessment = self.logic.processParameterNode(self._parameterNode, progress=self._onProgress,
+                                                               log=self._onLog)
+        except AssessmentCancelled:
+            self.ui.statusLabel.text = _("Cancelled.")
+            return
+        except Exception as error:
+            self._showError(error)
+            return
+        finally:
+            self._setRunning(False)
+        self.ui.statusLabel.text = _("Done.")
+        self._showResults(self._assessment)
+
+    def onCancelButton(self) -> None:
+        self._cancelRequested = True
+        self.ui.statusLabel.text = _("Cancelling...")
+
+    def _setRunning(self, running: bool) -> None:
+        self._running = running
+        self._cancelRequested = False
+        self.ui.cancelButton.enabled = running
+        self.ui.progressBar.value = 0
+        self._updateGui()
+
+    def _onProgress(self, fraction: float, message: str) -> None:
+        self.ui.progressBar.value = int(round(100 * max(0.0, min(1.0, fraction))))
+        self.ui.statusLabel.text = message
+        self._keepResponsive()
+
+    def _onLog(self, line: str) -> None:
+        self.ui.logTextEdit.appendPlainText(line)
+        self._keepResponsive()
+
+    def _keepResponsive(self) -> None:
+        slicer.app.processEvents()
+        if self._cancelRequested:
+            raise AssessmentCancelled()
+
+    def _showError(self, error: Exception) -> None:
+        import traceback
+
+        logging.error(traceback.format_exc())
+        self.ui.statusLabel.text = _("Failed: ") + str(error)
+        if self.logic.isUserError(error):
+            slicer.util.errorDisplay(str(error), windowTitle=_("Coronary calcium"))
+        else:
+            slicer.util.errorDisplay(_("Assessment failed: ") + str(error), detailedText=traceback.format_exc())
+
+    def _ensureDependencies(self) -> bool:
+        """Ask, then install missing Python packages; ask to restart where Slicer needs it."""
+        node = self._parameterNode
+        missing = self.logic.missingRequirements(node.regionSource, node.runClassifier)
+        if not missing:
+            return True
+        if not slicer.util.confirmOkCancelDisplay(
+            _("Coronary Calcium needs additional Python packages. Installation needs a network connection and may "
+              "take several minutes. Click OK to install them."),
+            _("Install Python packages"),
+            detailedText=_("Packages: ") + ", ".join(missing),
+        ):
+            return False
+        try:
+            self._setRunning(True)
+            self.logic.installRequirements(missing, log=self._onLog)
+        except DependencyError as error:
+            if error.restartRequired and slicer.util.confirmOkCancelDisplay(
+                str(error) + "\n\n" + _("Restart Slicer now?"), _("Restart required")
+            ):
+                slicer.util.restart()
+            else:
+                slicer.util.errorDisplay(str(error))
+            return False
+        except Exception as error:
+            self._showError(error)
+            return False
+        finally:
+            self._setRunning(False)
+        return True
+
+    # --- results -------------------------------------------------------------------------------------------------------
+
+    def _showResults(self, assessment) -> None:
+        import qt
+
+        texts = scoreTexts(assessment)
+        verdict, model = classifierTexts(assessment)
+        self.ui.verdictLabel.text = verdict
+        self.ui.modelLabel.text = model
+        self.ui.agatstonLabel.text = texts["agatston"]
+        self.ui.volumeLabel.text = texts["volume"]
+        self.ui.massLabel.text = texts["mass"]
+        self.ui.categoryLabel.text = texts["category"]
+        self.ui.cacDrsLabel.text = texts["cacDrs"]
+        self.ui.arteryTableView.setMRMLTableNode(self._parameterNode.arteryTable)
+
+        table = self.ui.lesionTableWidget
+        table.sortingEnabled = False
+        table.setRowCount(0)
+        for rowIndex, row in enumerate(lesionRows(assessment)):
+            table.insertRow(rowIndex)
+            for column, text in enumerate(lesionCells(row)):
+                item = qt.QTableWidgetItem(text)
+                item.setData(qt.Qt.UserRole, list(row["ras"]))
+                table.setItem(rowIndex, column, item)
+        table.sortingEnabled = True
+
+        features = topFeatures(assessment)
+        self.ui.featuresLabel.text = "\n".join("%s: %+.3g" % pair for pair in features) or "-"
+        self.ui.showChartButton.enabled = bool(features)
+        warnings = assessment.warnings
+        self.ui.warningsLabel.text = "\n".join("\u26a0 " + warning for warning in warnings)
+        self.ui.exportButton.enabled = True
+
+        slicer.util.setSliceViewerLayers(background=self._parameterNode.inputVolume)
+
+    def onLesionClicked(self, row: int, column: int) -> None:
+        """Centre the slice views on the clicked lesion (its centroid, in RAS)."""
+        item = self.ui.lesionTableWidget.item(row, 0)
+        if item is None:
+            return
+        import qt
+
+        ras = item.data(qt.Qt.UserRole)
+        slicer.vtkMRMLSliceNode.JumpAllSlices(slicer.mrmlScene, float(ras[0]), float(ras[1]), float(ras[2]),
+                                              slicer.vtkMRMLSliceNode.CenteredJumpSlice)
+
+    def onShowChartButton(self) -> None:
+        chart = self._parameterNode.featureChart
+        if chart:
+            slicer.modules.plots.logic().ShowChartInLayout(chart)
+
+    def onExportButton(self) -> None:
+        import qt
+
+        folder = qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), _("Export coronary calcium results to"))
+        if not folder:
+            return
+        with slicer.util.tryWithErrorDisplay(_("Export failed."), waitCursor=True):
+            written = self.logic.exportResults(folder)
+            slicer.util.infoDisplay(_("Written:") + "\n" + "\n".join(written))
+
+    def onSetLicenseButton(self) -> None:
+        import qt
+
+        licenseNumber = qt.QInputDialog.getText(slicer.util.mainWindow(), _("TotalSegmentator licence"),
+                                                _("Licence number (free for non-commercial use):"))
+        if not licenseNumber:
+            return
+        if not self._ensureDependencies():
+            return
+        with slicer.util.tryWithErrorDisplay(_("Failed to set the TotalSegmentator licence."), waitCursor=True):
+            self.logic.setTotalSegmentatorLicense(licenseNumber.strip(), log=self._onLog)
+            slicer.util.infoDisplay(_("Licence number saved. The coronary arteries task can now run."))
+
+
+#
+# CoronaryCalciumLogic
+#
+
+
+@dataclass
+class CoronaryCalciumOutputs:
+    """Nodes written by one assessment. ``regionSegmentation`` is the input segmentation when the user gave one."""
+
+    regionSegmentation: Optional[vtkMRMLSegmentationNode] = None
+    calciumSegmentation: Optional[vtkMRMLSegmentationNode] = None
+    arteryTable: Optional[vtkMRMLTableNode] = None
+    lesionTable: Optional[vtkMRMLTableNode] = None
+    summaryTable: Optional[vtkMRMLTableNode] = None
+    featureTable: Optional[vtkMRMLTableNode] = None
+    featureChart: Optional[vtkMRMLPlotChartNode] = None
+
+
+# (import name, pip requirement) of what the core needs in Slicer's Python, by use.
+CORE_REQUIREMENTS = (("numpy", "numpy"), ("scipy", "scipy"), ("SimpleITK", "SimpleITK"), ("pydicom", "pydicom"),
+                     ("slicerio", "slicerio"), ("nrrd", "pynrrd"))
+# The classifier: pyradiomics features, the scikit-learn pipeline, and the tree libraries a model file may hold. Never
+# shap: it depends on a PyPI package named "slicer" that would shadow Slicer's own slicer module.
+CLASSIFIER_REQUIREMENTS = (("radiomics", "pyradiomics"), ("sklearn", "scikit-learn"), ("joblib", "joblib"),
+                           ("xgboost", "xgboost"), ("lightgbm", "lightgbm"))
+TOTALSEGMENTATOR_REQUIREMENTS = (("torch", "torch"), ("totalsegmentator", "TotalSegmentator"))
+# Never let pip replace these in Slicer's Python: Slicer's own builds (SimpleITK has Slicer's IO), torch comes through
+# the PyTorch extension, requests would force a restart, and the PyPI package "slicer" would shadow Slicer's module.
+PROTECTED_PACKAGES = ("simpleitk", "torch", "requests", "slicer")
+
+
+class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
+    """Nodes in -> core -> nodes out. Usable without the Widget, e.g. from the Python console:
+
+    >>> logic = CoronaryCalciumLogic()
+    >>> assessment = logic.process(slicer.util.getNode("CT"), regionSource="heart")
+    >>> print(assessment.score.agatston, logic.outputs.lesionTable.GetName())
+
+    No GUI calls here: questions to the user, dialogs and event processing belong to the Widget, which passes
+    ``progress(fraction, message)`` and ``log(line)`` callbacks (they may raise ``AssessmentCancelled`` to stop).
+    """
+
+    def __init__(self) -> None:
+        ScriptedLoadableModuleLogic.__init__(self)
+        self.outputs = CoronaryCalciumOutputs()
+        self.lastCase = None
+
+    def getParameterNode(self):
+        return CoronaryCalciumParameterNode(super().getParameterNode())
+
+    # --- inputs ----------------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def missingInput(parameterNode) -> str:
+        """Why the assessment cannot start yet ('' when it can)."""
+        if not parameterNode.inputVolume:
+            return _("Select a CT volume.")
+        if parameterNode.regionSource == RegionSource.SEGMENTATION and not parameterNode.inputSegmentation:
+            return _("Select the segmentation that holds the region of interest.")
+        return ""
+
+    @staticmethod
+    def isUserError(error: Exception) -> bool:
+        """True for the core's one-line input errors (shown without a traceback)."""
+        from CoronaryCalciumLib.errors import CoronaryCalciumError
+
+        return isinstance(error, (CoronaryCalciumError, DependencyError))
+
+    def ctFromVolumeNode(self, volumeNode):
+        """The core ``CTVolume`` of a scalar volume node, sharing its voxels (no copy); metadata from DICOM if loaded so."""
+        from CoronaryCalciumLib.ct import ct_from_array
+
+        if volumeNode is None or volumeNode.GetImageData() is None:
+            from CoronaryCalciumLib.errors import InputError
+
+            raise InputError("no CT volume given (or the volume holds no image data)")
+        spacing, origin, direction = lpsGeometryOfVolumeNode(volumeNode)
+        metadata = self.metadataOfVolumeNode(volumeNode)
+        ct = ct_from_array(slicer.util.arrayFromVolume(volumeNode), spacing, origin, direction, metadata=metadata)
+        if volumeNode.GetParentTransformNode() is not None:
+            ct.warnings.append("the CT is under a transform: lesion positions are in the volume's own coordinates")
+        return ct
+
+    def metadataOfVolumeNode(self, volumeNode):
+        """CTMetadata from the DICOM header of the volume's first instance (when loaded from DICOM), else minimal."""
+        from CoronaryCalciumLib.ct import CTMetadata
+
+        metadata = CTMetadata(source=volumeNode.GetName(), format="Slicer volume", modality=None)
+        instanceUids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
+        database = getattr(slicer, "dicomDatabase", None)
+        if not instanceUids or database is None:
+            return metadata
+        path = database.fileForInstance(instanceUids[0])
+        if not path:
+            return metadata
+
+        def tag(group_element: str) -> Optional[str]:
+            value = database.fileValue(path, group_element)
+            return value.strip() if value and value.strip() else None
+
+        def number(group_element: str) -> Optional[float]:
+            try:
+                return float(tag(group_element))
+            except (TypeError, ValueError):
+                return None
+
+        import types
+
+        from CoronaryCalciumLib.dicom_series import contrast_agent_from_header
+
+        header = types.SimpleNamespace(ContrastBolusAgent=tag("0018,0010") or "", ContrastBolusRoute=tag("0018,1040") or "")
+        metadata.format = "DICOM (Slicer)"
+        metadata.modality = tag("0008,0060")
+        metadata.kvp = number("0018,0060")
+        metadata.slice_thickness_mm = number("0018,0050")
+        metadata.manufacturer = tag("0008,0070")
+        metadata.model = tag("0008,1090")
+        metadata.kernel = tag("0018,1210")
+        metadata.contrast_agent = contrast_agent_from_header(header)
+        metadata.series_uid = tag("0020,000E")
+        metadata.series_description = tag("0008,103E")
+        metadata.study_date = tag("0008,0020")
+        return metadata
+
+    def regionFromSegmentation(self, segmentationNode, segmentIds: Optional[Sequence[str]], volumeNode, ct):
+        """Region of interest from segments of an existing segmentation, resampled by Slicer onto the CT grid.
+
+        Segments whose names say LM, LAD, LCX or RCA (or the long names) become per-artery labels; the others are
+        one unassigned region.
+        """
+        from CoronaryCalciumLib.errors import RegionError
+        from CoronaryCalciumLib.roi import artery_for_name, region_from_array
+
+        segmentation = segmentationNode.GetSegmentation()
+        ids = [segmentId for segmentId in (segmentIds or []) if segmentId]
+        if not ids:
+            ids = [segmentation.GetNthSegmentID(index) for index in range(segmentation.GetNumberOfSegments())]
+        if not ids:
+            raise RegionError("segmentation '%s' has no segments: no region of interest" % segmentationNode.GetName())
+        exportIds = vtk.vtkStringArray()
+        names: Dict[int, str] = {}
+        for index, segmentId in enumerate(ids, start=1):
+            segment = segmentation.GetSegment(segmentId)
+            if segment is None:
+                raise RegionError("segment '%s' is not in segmentation '%s'" % (segmentId, segmentationNode.GetName()))
+            exportIds.InsertNextValue(segmentId)
+            names[index] = artery_for_name(segment.GetName()) or "unassigned"
+        labelmapNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "CoronaryCalcium temporary region")
+        try:
+            if not slicer.modules.segmentations.logic().ExportSegmentsToLabelmapNode(
+                    segmentationNode, exportIds, labelmapNode, volumeNode):
+                raise RegionError("could not export segmentation '%s' onto the CT grid" % segmentationNode.GetName())
+            labels = np.array(slicer.util.arrayFromVolume(labelmapNode), dtype=np.uint8, copy=True)
+        finally:
+            slicer.mrmlScene.RemoveNode(labelmapNode)
+        return region_from_array(labels, names, source="Slicer segmentation '%s'" % segmentationNode.GetName())
+
+    def regionFromTotalSegmentator(self, ct, backend: str, fast: Optional[bool], device: str, marginMm: float,
+                                   progress: Optional[Progress], log: Optional[Log]):
+        """Region from TotalSegmentator ('coronary' or 'heart'), run by the core in a subprocess of Slicer's Python so
+        the GUI keeps running; each output line goes to ``log`` (which may raise AssessmentCancelled to stop it)."""
+        from CoronaryCalciumLib import roi_totalseg
+
+        return roi_totalseg.region_from_totalsegmentator(
+            ct, backend=backend, fast=fast, device=device, margin_mm=marginMm, runner="subprocess",
+            python_executable=self.pythonExecutable(), progress=progress, log=log)
+
+    @staticmethod
+    def pythonExecutable() -> str:
+        """Slicer's Python launcher (PythonSlicer), which sets up Slicer's environment for a child Python process."""
+        import shutil
+        import sys
+
+        return shutil.which("PythonSlicer") or sys.executable
+
+    # --- processing ----------------------------------------------------------------------------------------------------
+
+    def process(self,
+                inputVolume: vtkMRMLScalarVolumeNode,
+                regionSource: str = "heart",
+                segmentationNode: Optional[vtkMRMLSegmentationNode] = None,
+                segmentIds: Optional[Sequence[str]] = None,
+                fast: Optional[bool] = None,
+                device: str = "auto",
+                kvp: Optional[float] = None,
+                thresholdHU: Optional[float] = None,
+                calibrationFactor: Optional[float] = None,
+                minAreaMm2: float = 1.0,
+                connectivity: int = 8,
+                coronaryMarginMm: float = 2.0,
+                allowContrast: bool = False,
+                runClassifier: bool = True,
+                modelPath: Optional[str] = None,
+                outputs: Optional[CoronaryCalciumOutputs] = None,
+                progress: Optional[Progress] = None,
+                log: Optional[Log] = None):
+        """Assess coronary calcium on ``inputVolume``; return the core ``Assessment`` and write the output nodes.
+
+        :param regionSource: "coronary" or "heart" (TotalSegmentator) or "segmentation" (``segmentationNode``, optionally
+          only ``segmentIds``).
+        :param fast: TotalSegmentator's fast (3 mm) model for the heart task; None: on the CPU only. The coronary task has
+          no fast model, so ``fast`` is ignored for it.
+        :param kvp: tube voltage in kV (None: from DICOM, else the 120 kVp rule); ``thresholdHU`` overrides the detection
+          threshold; ``calibrationFactor`` is c_HA in mg/(mm3 HU) (None: mass not reported).
+        :param runClassifier: extract radiomics features and run the classifier (the shipped model, or ``modelPath``).
+        :param outputs: nodes to reuse; missing ones are created. The nodes written are in ``self.outputs``, and the CT,
+          region and assessment in ``self.lastCase`` (for ``exportResults``).
+        :raises CoronaryCalciumError: (InputError, RegionError, ContrastError) with a one-line message for bad input.
+        """
+        import time
+
+        from CoronaryCalciumLib.pipeline import assess
+        from CoronaryCalciumLib.scoring import ScoringSettings
+
+        source = RegionSource(regionSource.value if isinstance(regionSource, RegionSource) else regionSource)
+        progress = progress or (lambda fraction, message: None)
+        startTime = time.time()
+        logging.info("Coronary calcium assessment started")
+
+        progress(0.02, _("Reading the CT volume"))
+        ct = self.ctFromVolumeNode(inputVolume)
+        settings = ScoringSettings(
+            threshold_hu=thresholdHU, min_area_mm2=minAreaMm2, connectivity=connectivity, kvp=kvp,
+            calibration_factor=calibrationFactor or None, allow_contrast=allowContrast)
+        settings.validate()
+
+        if source == RegionSource.SEGMENTATION:
+            if segmentationNode is None:
+                from CoronaryCalciumLib.errors import RegionError
+
+                raise RegionError("region source 'segmentation' needs a segmentation node")
+            progress(0.05, _("Reading the region of interest from the segmentation"))
+            region = self.regionFromSegmentation(segmentationNode, segmentIds, inputVolume, ct)
+        else:
+            progress(0.05, _("Segmenting with TotalSegmentator (this may take minutes on CPU)"))
+            region = self.regionFromTotalSegmentator(ct, source.value, fast if source == RegionSource.HEART else None,
+                                                     device, coronaryMarginMm,
+                                                     _subrange(progress, 0.05, 0.6), log)
+
+        progress(0.6, _("Scoring calcium"))
+        assessment = assess(ct, region, settings, case_id=inputVolume.GetName(), progress=_subrange(progress, 0.6, 0.75))
+
+        if runClassifier:
+            progress(0.75, _("Extracting radiomics features and running the classifier"))
+            self.classify(ct, region, assessment, _subrange(progress, 0.75, 0.92), modelPath)
+        from CoronaryCalciumLib.pipeline import CaseResult
+
+        self.lastCase = CaseResult(ct=ct, region=region, assessment=assessment)
+
+        progress(0.92, _("Writing results into the scene"))
+        self.outputs = self.writeOutputs(assessment, region, inputVolume, source, segmentationNode, outputs)
+        progress(1.0, _("Done"))
+        logging.info("Coronary calcium assessment completed in %.1f s", time.time() - startTime)
+        return assessment
+
+    def processParameterNode(self, parameterNode, progress: Optional[Progress] = None, log: Optional[Log] = None):
+        """``process`` with the choices stored in the module's parameter node; output nodes are stored back in it."""
+        node = parameterNode
+        outputs = self.outputsOfParameterNode(node)
+        assessment = self.process(
+            node.inputVolume,
+            regionSource=node.regionSource,
+            segmentationNode=node.inputSegmentation,
+            segmentIds=[segmentId for segmentId in node.inputSegmentIds.split(",") if segmentId],
+            fast=node.fast,
+            device=node.device,
+            kvp=None if node.kvp == TubeVoltage.FROM_DICOM else float(node.kvp.value),
+            thresholdHU=node.thresholdHU if node.useCustomThreshold else None,
+            calibrationFactor=node.calibrationFactor or None,
+            minAreaMm2=node.minAreaMm2,
+            connectivity=node.connectivity,
+            coronaryMarginMm=node.coronaryMarginMm,
+            allowContrast=node.allowContrast,
+            runClassifier=node.runClassifier,
+            outputs=outputs,
+            progress=progress,
+            log=log,
+        )
+        written = self.outputs
+        if node.regionSource != RegionSource.SEGMENTATION:
+            node.regionSegmentation = written.regionSegmentation
+        node.calciumSegmentation = written.calciumSegmentation
+        node.arteryTable = written.arteryTable
+        node.lesionTable = written.lesionTable
+        node.summaryTable = written.summaryTable
+        node.featureTable = written.featureTable
+        node.featureChart = written.featureChart
+        return assessment
+
+    @staticmethod
+    def outputsOfParameterNode(parameterNode) -> CoronaryCalciumOutputs:
+        """The output nodes recorded in the parameter node (the input segmentation is the region when one is used)."""
+        node = parameterNode
+        region = node.inputSegmentation if node.regionSource == RegionSource.SEGMENTATION else node.regionSegmentation
+        return CoronaryCalciumOutputs(region, node.calciumSegmentation, node.arteryTable, node.lesionTable,
+                                      node.summaryTable, node.featureTable, node.featureChart)
+
+    def classify(self, ct, region, assessment, progress: Optional[Progress] = None,
+                 modelPath: Optional[str] = None) -> None:
+        """Radiomics features in the region and the classifier's verdict, stored in ``assessment.classifier``.
+
+        Uses the shipped model, or ``modelPath`` (which must be trusted, see the core's model registry). When the
+        classifier cannot run (no model, region too small for texture features, pyradiomics missing) the scores stand
+        and the reason is added to the warnings.
+        """
+        from CoronaryCalciumLib.errors import CoronaryCalciumError
+        from CoronaryCalciumLib.model import load_shipped, load_trusted, predict_case
+
+        try:
+            model = load_trusted(modelPath) if modelPath else load_shipped("binary")
+            prediction = predict_case(model, ct, region, progress=progress, top=10)
+        except (CoronaryCalciumError, ImportError) as error:
+            assessment.extra_warnings.append("classifier not run: %s" % error)
+            return
+        assessment.classifier = prediction
+        assessment.extra_warnings.extend("classifier: %s" % warning for warning in prediction.warnings)
+
+    # --- outputs -------------------------------------------------------------------------------------------------------
+
+    def writeOutputs(self, assessment, region, volumeNode, source: RegionSource, inputSegmentation,
+                     outputs: Optional[CoronaryCalciumOutputs] = None) -> CoronaryCalciumOutputs:
+        """Segmentations, tables and the feature chart of an assessment (nodes in ``outputs`` are reused)."""
+        outputs = outputs or CoronaryCalciumOutputs()
+        name = volumeNode.GetName()
+        written = CoronaryCalciumOutputs()
+        if source == RegionSource.SEGMENTATION:
+            written.regionSegmentation = inputSegmentation
+        else:
+            written.regionSegmentation = self._node(outputs.regionSegmentation, "vtkMRMLSegmentationNode",
+                                                    "%s coronary region" % name if source == RegionSource.CORONARY
+                                                    else "%s heart region" % name)
+            self.writeRegionSegmentation(written.regionSegmentation, region, volumeNode, heart=source == RegionSource.HEART)
+        written.calciumSegmentation = self._node(outputs.calciumSegmentation, "vtkMRMLSegmentationNode",
+                                                 "%s coronary calcium" % name)
+        self.writeCalciumSegmentation(written.calciumSegmentation, assessment, volumeNode)
+        written.arteryTable = self._node(outputs.arteryTable, "vtkMRMLTableNode", "%s CAC per artery" % name)
+        self.writeArteryTable(written.arteryTable, assessment)
+        written.lesionTable = self._node(outputs.lesionTable, "vtkMRMLTableNode", "%s CAC lesions" % name)
+        self.writeLesionTable(written.lesionTable, assessment)
+        written.summaryTable = self._node(outputs.summaryTable, "vtkMRMLTableNode", "%s CAC summary" % name)
+        self.writeSummaryTable(written.summaryTable, assessment)
+        features = topFeatures(assessment)
+        if features:
+            written.featureTable = self._node(outputs.featureTable, "vtkMRMLTableNode", "%s CAC top features" % name)
+            written.featureChart = self._node(outputs.featureChart, "vtkMRMLPlotChartNode",
+                                              "%s CAC feature importance" % name)
+            self.writeFeatureChart(written.featureTable, written.featureChart, features, featureUnits(assessment))
+        return written
+
+    @staticmethod
+    def _node(existing, className: str, name: str):
+        if existing is not None:
+            return existing
+        return slicer.mrmlScene.AddNewNodeByClass(className, slicer.mrmlScene.GenerateUniqueName(name))
+
+    @staticmethod
+    def _segment(segmentationNode, segmentId: str, name: str, color, terminology: str, mask: np.ndarray, volumeNode):
+        segmentation = segmentationNode.GetSegmentation()
+        segmentation.AddEmptySegment(segmentId, name, color)
+        segment = segmentation.GetSegment(segmentId)
+        segment.SetTag(slicer.vtkSegment.GetTerminologyEntryTagName(), terminology)
+        slicer.util.updateSegmentBinaryLabelmapFromArray(mask, segmentationNode, segmentId, volumeNode)
+
+    def _resetSegmentation(self, segmentationNode, volumeNode) -> None:
+        segmentationNode.GetSegmentation().RemoveAllSegments()
+        segmentationNode.SetReferenceImageGeometryParameterFromVolumeNode(volumeNode)
+        segmentationNode.CreateDefaultDisplayNodes()
+
+    def writeRegionSegmentation(self, segmentationNode, region, volumeNode, heart: bool) -> None:
+        """One segment per region label, named and coded (coronary artery, each artery, or heart)."""
+        self._resetSegmentation(segmentationNode, volumeNode)
+        for value, artery in sorted(region.names.items()):
+            if heart and artery == "unassigned":
+                name, color, terminology = "Heart region", REGION_COLORS["heart"], regionTerminology("", heart=True)
+            else:
+                from CoronaryCalciumLib.terminology import ARTERY_NAMES
+
+                name = ARTERY_NAMES[artery]
+                color = arteryColor(artery) if artery != "unassigned" else REGION_COLORS["coronary"]
+                terminology = regionTerminology(artery)
+            mask = np.equal(region.labels, value).view(np.uint8)
+            self._segment(segmentationNode, "region_%d" % value, name, color, terminology, mask, volumeNode)
+
+    def writeCalciumSegmentation(self, segmentationNode, assessment, volumeNode) -> None:
+        """One segment per artery holding scored calcium, in the artery's colour, coded as calcification in it."""
+        self._resetSegmentation(segmentationNode, volumeNode)
+        score = assessment.score
+        arteries = [artery for artery in ARTERY_ORDER if score.per_artery[artery].lesion_count > 0]
+        if not arteries:
+            return
+        values = {artery: index for index, artery in enumerate(ARTERY_ORDER, start=1)}
+        labels = score.artery_label_volume(values)
+        for artery in arteries:
+            mask = np.equal(labels, values[artery]).view(np.uint8)
+            self._segment(segmentationNode, "calcium_%s" % artery, "%s calcium" % artery, arteryColor(artery),
+                          calciumTerminology(artery), mask, volumeNode)
+
+    @staticmethod
+    def _fillTable(tableNode, columns: Sequence[Tuple[str, str, Sequence[object], str]]) -> None:
+        """Replace the table's content: columns of (name, 'string' or 'double', values, unit)."""
+        tableNode.RemoveAllColumns()
+        for name, kind, values, unit in columns:
+            array = vtk.vtkStringArray() if kind == "string" else vtk.vtkDoubleArray()
+            array.SetName(name)
+            array.SetNumberOfValues(len(values))
+            for index, value in enumerate(values):
+                if kind == "string":
+                    array.SetValue(index, "" if value is None else str(value))
+                else:
+                    array.SetValue(index, float("nan") if value is None else float(value))
+            tableNode.AddColumn(array)
+            if unit:
+                tableNode.SetColumnUnitLabel(name, unit)
+        tableNode.Modified()
+
+    def writeArteryTable(self, tableNode, assessment) -> None:
+        """Agatston, volume, mass and lesion count per artery, with a total row."""
+        score = assessment.score
+        rows = [(artery, score.per_artery[artery]) for artery in ARTERY_ORDER]
+        self._fillTable(tableNode, [
+            ("Artery", "string", [artery for artery, _entry in rows] + ["Total"], ""),
+            ("Agatston", "double", [entry.agatston for _a, entry in rows] + [score.agatston], ""),
+            ("Volume", "double", [entry.volume_mm3 for _a, entry in rows] + [score.volume_mm3], "mm3"),
+            ("Mass", "double", [entry.mass_mg for _a, entry in rows] + [score.mass_mg], "mg"),
+            ("Lesions", "double", [entry.lesion_count for _a, entry in rows] + [len(score.lesions)], ""),
+        ])
+
+    def writeLesionTable(self, tableNode, assessment) -> None:
+        """One row per lesion, largest first; the centroid in RAS mm (Slicer's coordinates)."""
+        rows = lesionRows(assessment)
+        lesions = {lesion.id: lesion for lesion in assessment.score.lesions}
+        self._fillTable(tableNode, [
+            ("Lesion", "double", [row["id"] for row in rows], ""),
+            ("Artery", "string", [row["artery"] for row in rows], ""),
+            ("Agatston", "double", [row["agatston"] for row in rows], ""),
+            ("Volume", "double", [row["volume_mm3"] for row in rows], "mm3"),
+            ("Mass", "double", [row["mass_mg"] for row in rows], "mg"),
+            ("Peak", "double", [row["peak_hu"] for row in rows], "HU"),
+            ("Mean", "double", [lesions[row["id"]].mean_hu for row in rows], "HU"),
+            ("First slice", "double", [lesions[row["id"]].first_slice for row in rows], ""),
+            ("Last slice", "double", [lesions[row["id"]].last_slice for row in rows], ""),
+            ("R", "double", [row["ras"][0] for row in rows], "mm"),
+            ("A", "double", [row["ras"][1] for row in rows], "mm"),
+            ("S", "double", [row["ras"][2] for row in rows], "mm"),
+        ])
+
+    def writeSummaryTable(self, tableNode, assessment) -> None:
+        """Scores, categories, classifier verdict, the settings used and the warnings, as (item, value) rows."""
+        texts = scoreTexts(assessment)
+        verdict, model = classifierTexts(assessment)
+        items = [("Agatston", texts["agatston"]), ("Volume", texts["volume"]), ("Mass", texts["mass"]),
+                 ("Category", texts["category"]), ("CAC-DRS", texts["cacDrs"]), ("Classifier", verdict),
+                 ("Model", model)]
+        items += [("Setting: %s" % key, str(value)) for key, value in sorted(assessment.score.settings.items())]
+        items += [("Warning", warning) for warning in assessment.warnings]
+        self._fillTable(tableNode, [("Item", "string", [item for item, _v in items], ""),
+                                    ("Value", "string", [value for _i, value in items], "")])
+
+    def writeFeatureChart(self, tableNode, chartNode, features: Sequence[Tuple[str, float]], units: str = "") -> None:
+        """Bar chart of the features that pushed this case's score most (a table node, a bar plot series, the chart)."""
+        self._fillTable(tableNode, [("Feature", "string", [name for name, _value in features], ""),
+                                    ("Contribution", "double", [value for _name, value in features], units)])
+        seriesNode = chartNode.GetPlotSeriesNode()
+        if seriesNode is None:
+            seriesNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLPlotSeriesNode", chartNode.GetName() + " series")
+        seriesNode.SetAndObserveTableNodeID(tableNode.GetID())
+        seriesNode.SetLabelColumnName("Feature")
+        seriesNode.SetYColumnName("Contribution")
+        seriesNode.SetPlotType(slicer.vtkMRMLPlotSeriesNode.PlotTypeBar)
+        seriesNode.SetColor(0.89, 0.16, 0.18)
+        chartNode.RemoveAllPlotSeriesNodeIDs()
+        chartNode.AddAndObservePlotSeriesNodeID(seriesNode.GetID())
+        chartNode.SetTitle("Top feature contributions to this case (TreeSHAP)")
+        chartNode.SetXAxisTitle("Feature")
+        chartNode.SetYAxisTitle("Contribution (%s)" % units if units else "Contribution")
+        chartNode.SetLegendVisibility(False)
+
+    # --- export and batch ----------------------------------------------------------------------------------------------
+
+    def exportResults(self, folder: str, case=None) -> List[str]:
+        """Write the last assessment's files with the core's writers (the same as the command line's): result.json,
+        lesions.csv, region.seg.nrrd, calcium.seg.nrrd and report.html. Returns the paths written."""
+        from CoronaryCalciumLib.export import write_case_outputs
+
+        case = case or self.lastCase
+        if case is None:
+            raise ValueError("nothing to export: run an assessment first")
+        return sorted(write_case_outputs(folder, case).values())
+
+    def processFiles(self, inputs: Sequence[str], outputFolder: str, mask: Optional[str] = None,
+                     regionSource: str = "mask", kvp: Optional[float] = None, thresholdHU: Optional[float] = None,
+                     calibrationFactor: Optional[float] = None, minAreaMm2: float = 1.0, connectivity: int = 8,
+                     allowContrast: bool = False, modelPath: Optional[str] = None, force: bool = False,
+                     log: Optional[Log] = None):
+        """Batch: assess CT files or folders (DICOM trees, NIfTI/NRRD/MHA, or a manifest CSV with image and mask
+        columns) and write each case's result.json, lesions.csv, .seg.nrrd files and report under ``outputFolder``,
+        plus summary.csv. The core's batch runner does the work: finished cases are skipped (``force`` redoes them),
+        a failed case is recorded and the others go on. Nothing is added to the scene.
+
+        ``regionSource`` "mask" takes each case's mask (manifest column, a NAME_mask file beside the image, or ``mask``
+        for a single input). Runs in this process, one case at a time (Slicer's Python cannot start worker processes
+        safely); for many cases use the ``coronary-calcium assess`` command line with ``-j``.
+
+        :returns: the core's ``BatchReport`` (``rows``: one summary row per case; ``failed``).
+        """
+        from CoronaryCalciumLib.batch import BatchOptions, discover, run_batch
+        from CoronaryCalciumLib.scoring import ScoringSettings
+
+        settings = ScoringSettings(threshold_hu=thresholdHU, min_area_mm2=minAreaMm2, connectivity=connectivity,
+                                   kvp=kvp, calibration_factor=calibrationFactor or None, allow_contrast=allowContrast)
+        settings.validate()
+        cases = discover(list(inputs), mask=mask)
+        options = BatchOptions(settings=settings, region=regionSource, model=modelPath, force=force)
+        return run_batch(cases, outputFolder, options, workers=1, log=log or logging.info, progress_bar=False)
+
+    # --- dependencies --------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def missingRequirements(regionSource=RegionSource.HEART, runClassifier: bool = True) -> List[str]:
+        """pip requirements (and 'torch', which comes from the PyTorch extension) missing from Slicer's Python."""
+        source = RegionSource(regionSource.value if isinstance(regionSource, RegionSource) else regionSource)
+        needed = list(CORE_REQUIREMENTS)
+        if runClassifier:
+            needed += CLASSIFIER_REQUIREMENTS
+        if source != RegionSource.SEGMENTATION:
+            needed += TOTALSEGMENTATOR_REQUIREMENTS
+        return [requirement for importName, requirement in needed if importlib.util.find_spec(importName) is None]
+
+    def installRequirements(self, requirements: Sequence[str], log: Optional[Log] = None) -> None:
+        """Install missing packages into Slicer's Python: numpy first (pyradiomics builds against it, without build
+        isolation), torch through the PyTorch extension, TotalSegmentator without letting it replace Slicer's packages.
+
+        :raises DependencyError: when something cannot be installed here (``restartRequired`` when Slicer must restart).
+        """
+        log = log or logging.info
+        pending = list(requirements)
+        if "numpy" in pending:
+            log("Installing numpy...")
+            slicer.util.pip_install("numpy")
+            pending.remove("numpy")
+        if "torch" in pending:
+            self.installPyTorch(log)
+            pending.remove("torch")
+        for requirement in pending:
+            log("Installing %s..." % requirement)
+            if requirement == "pyradiomics":
+                slicer.util.pip_install("pyradiomics --no-build-isolation")
+            elif requirement == "TotalSegmentator":
+                self.installWithoutProtectedPackages("TotalSegmentator", log)
+            else:
+                slicer.util.pip_install(requirement)
+        importlib.invalidate_caches()
+        importNames = {requirement: importName for importName, requirement in
+                       CORE_REQUIREMENTS + CLASSIFIER_REQUIREMENTS + TOTALSEGMENTATOR_REQUIREMENTS}
+        notImportable = [requirement for requirement in requirements
+                         if importlib.util.find_spec(importNames.get(requirement, requirement)) is None]
+        if notImportable:
+            raise DependencyError("installed %s, but Slicer must restart before they can be used"
+                                  % ", ".join(notImportable), restartRequired=True)
+
+    @staticmethod
+    def installPyTorch(log: Log) -> None:
+        """torch through the PyTorch extension (it picks the build for this computer's GPU or CPU)."""
+        try:
+            import PyTorchUtils
+        except ModuleNotFoundError:
+            raise DependencyError("TotalSegmentator needs PyTorch: install the 'PyTorch' extension from the Extensions "
+                                  "Manager, restart Slicer and try again", restartRequired=False) from None
+        torchLogic = PyTorchUtils.PyTorchUtilsLogic()
+        if not torchLogic.torchInstalled():
+            log("Installing PyTorch (this may take several minutes)...")
+            if torchLogic.installTorch(askConfirmation=False, torchVersionRequirement=">=2.0.0") is None:
+                raise DependencyError("PyTorch could not be installed; use the PyTorch Utils module to install it")
+
+    @staticmethod
+    def installWithoutProtectedPackages(distribution: str, log: Log) -> None:
+        """pip-install a distribution and its dependencies, except PROTECTED_PACKAGES (kept as Slicer has them)."""
+        import importlib.metadata
+        import re
+
+        slicer.util.pip_install("%s --no-deps" % distribution)
+        importlib.invalidate_caches()
+        for requirement in importlib.metadata.requires(distribution) or []:
+            if ";" in requirement and "extra" in requirement.split(";", 1)[1]:
+                continue  # optional extras are not installed
+            name = re.split(r"[ <>=!~;\[(]", requirement.strip(), maxsplit=1)[0]
+            if name.lower().replace("_", "-") in PROTECTED_PACKAGES:
+                log("- keeping Slicer's %s" % name)
+                continue
+            try:
+                importlib.metadata.version(name)
+                continue  # already there: do not upgrade packages other modules may rely on
+            except importlib.metadata.PackageNotFoundError:
+                pass
+            log("- installing %s" % requirement)
+            slicer.util.pip_install(requirement.split(";", 1)[0].strip())
+
+    def setTotalSegmentatorLicense(self, licenseNumber: str, log: Optional[Log] = None) -> None:
+        """Store the TotalSegmentator licence number (the core runs TotalSegmentator's own licence tool)."""
+        from CoronaryCalciumLib import roi_totalseg
+
+        roi_totalseg.set_license(licenseNumber, python_executable=self.pythonExecutable(), log=log)
+
+
+def _subrange(progress: Optional[Progress], start: float, stop: float) -> Progress:
+    """A progress callback mapping 0..1 onto start..stop of ``progress``."""
+
+    def scaled(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(start + (stop - start) * max(0.0, min(1.0, float(fraction))), message)
+
+    return scaled
+
+
+#
+# CoronaryCalciumTest
+#
+
+
+class CoronaryCalciumTest(ScriptedLoadableModuleTest):
+    """
+    This is the test case for your scripted module.
+    Uses ScriptedLoadableModuleTest base class, available at:
+    https://github.com/Slicer/Slicer/blob/main/Base/Python/slicer/ScriptedLoadableModule.py
+    """
+
+    def setUp(self):
+        """Do whatever is needed to reset the state - typically a scene clear will be enough."""
+        slicer.mrmlScene.Clear()
+
+    def runTest(self):
+        """Run as few or as many tests as needed here."""
+        self.setUp()
+        self.test_CoronaryCalcium_phantom()
+
+    def test_CoronaryCalcium_phantom(self):
+        """A generated phantom with known calcium: the Logic, given the phantom's exact coronary mask as a segmentation,
+        scores what the core scores on the same voxels, close to the phantom's truth, and writes every output node."""
+        self.delayDisplay("Generating a phantom (about 5 s)")
+        from CoronaryCalciumLib.phantom import generate_case, materials, small_config
+        from CoronaryCalciumLib.pipeline import assess
+        from CoronaryCalciumLib.roi import ARTERIES
+        from CoronaryCalciumLib.scoring import ScoringSettings
+
+        case = generate_case(21, small_config(burden="severe", noise_sd_hu=20.0))
+        ct = case.ct
+        volumeNode = slicer.util.addVolumeFromArray(ct.array, ijkToRasOfGeometry(ct.geometry), "Phantom CT")
+        segmentationNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "Phantom coronary arteries")
+        segmentationNode.SetReferenceImageGeometryParameterFromVolumeNode(volumeNode)
+        for value, artery in enumerate(ARTERIES, start=1):
+            mask = np.equal(case.coronary_labels_exact, value).view(np.uint8)
+            if mask.any():
+                segmentationNode.GetSegmentation().AddEmptySegment(artery, artery, arteryColor(artery))
+                slicer.util.updateSegmentBinaryLabelmapFromArray(mask, segmentationNode, artery, volumeNode)
+
+        self.delayDisplay("Assessing the phantom")
+        calibration = materials.CALIBRATION_FACTOR_MG_PER_MM3_HU
+        logic = CoronaryCalciumLogic()
+        result = logic.process(volumeNode, regionSource="segmentation", segmentationNode=segmentationNode,
+                               kvp=case.config.kvp, calibrationFactor=calibration, runClassifier=False)
+
+        # the adapter changes nothing: the core on the phantom's own arrays gives the same scores
+        direct = assess(ct, case.coronary_region(exact=True),
+                        ScoringSettings(kvp=case.config.kvp, calibration_factor=calibration))
+        self.assertAlmostEqual(result.score.agatston, direct.score.agatston, places=6)
+        self.assertAlmostEqual(result.score.volume_mm3, direct.score.volume_mm3, places=6)
+        self.assertEqual(len(result.score.lesions), len(direct.score.lesions))
+        for artery in ARTERIES:
+            self.assertAlmostEqual(result.score.per_artery[artery].agatston, direct.score.per_artery[artery].agatston,
+                                   places=6)
+        # and close to the truth (noise-free image in the lesion masks); 35% is the generator's own noisy-image bound
+        truth = case.truth.reference.agatston
+        self.assertGreater(truth, 100)
+        self.assertLess(abs(result.score.agatston - truth), 0.35 * truth)
+
+        outputs = logic.outputs
+        self.assertIs(outputs.regionSegmentation, segmentationNode)
+        self.assertEqual(outputs.lesionTable.GetNumberOfRows(), len(result.score.lesions))
+        self.assertEqual(outputs.arteryTable.GetNumberOfRows(), len(ARTERY_ORDER) + 1)
+        calcium = outputs.calciumSegmentation.GetSegmentation()
+        withCalcium = [artery for artery in ARTERY_ORDER if result.score.per_artery[artery].lesion_count]
+        self.assertTrue(withCalcium)
+        self.assertEqual(calcium.GetNumberOfSegments(), len(withCalcium))
+        self.assertIsNotNone(outputs.summaryTable)
+        self.delayDisplay("Test passed")
