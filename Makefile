@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-slow test-all bench bench-phantom figures cmake-lists clean
+.PHONY: setup setup-totalseg demo test test-slow test-all test-totalseg bench bench-totalseg bench-phantom figures cmake-lists clean
 
 setup: $(STAMP)
 
@@ -26,9 +26,26 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 test-slow: setup
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m slow --ignore=Testing/test_totalseg_end_to_end.py
 
-test-all: test test-slow
+test-all: test test-slow test-totalseg
+
+# TotalSegmentator extra: CPU torch from this machine's disk first, so pip does not pull a multi-GB CUDA build
+TS_STAMP := $(VENV)/.totalseg
+setup-totalseg: $(TS_STAMP)
+
+$(TS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test,totalsegmentator]"
+	touch $(TS_STAMP)
+
+# the real totalsegmentator() code path with tiny random-weight nnU-Net models (slow: about 3-4 min)
+test-totalseg: setup-totalseg
+	CORONARY_CALCIUM_REQUIRE_TOTALSEG=1 $(BIN)/python -m pytest -q -m slow Testing/test_totalseg_end_to_end.py
+
+bench-totalseg: setup-totalseg
+	$(BIN)/python benchmarks/bench_totalseg_tiny.py
+	$(BIN)/python benchmarks/bench_totalseg_regions.py
 
 bench: setup
 	$(BIN)/python benchmarks/bench_scoring.py

@@ -209,3 +209,14 @@ def test_duplicate_slice_positions_are_refused(tmp_path, capsys):
         ds.save_as(str(folder / ("b%d" % index)))
     mask = write_image(tmp_path / "m.nii.gz", np.ones((6, 8, 8), dtype=np.uint8))
     expect_error(["score", str(folder), "--mask", mask], capsys, "duplicate positions", tmp_path / "o.json")
+
+
+def test_mask_and_totalsegmentator_region_together_are_refused(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    expect_error(["score", image, "--mask", mask, "--region", "heart"], capsys, "either --mask or --region",
+                 tmp_path / "o.json")
+
+
+def test_no_region_at_all_is_refused(small_ct, tmp_path, capsys):
+    image, _mask = small_ct
+    expect_error(["score", image], capsys, "no region of interest", tmp_path / "o.json")

@@ -54,7 +54,7 @@ class BatchOptions:
 
     settings: ScoringSettings = field(default_factory=ScoringSettings)
     labels: Optional[str] = None
-    region: str = "mask"
+    totalseg: Optional[object] = None  # roi_totalseg.TotalSegRegionSettings: build regions with TotalSegmentator
     include_phi: bool = False
     report: bool = True
     force: bool = False
@@ -199,12 +199,13 @@ def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, o
         return summary_row_from_folder(case, final, options)
     temporary = os.path.join(out_dir, ".%s%s%s" % (case.id, PARTIAL, uuid.uuid4().hex[:8]))
     try:
-        if not case.mask and options.region == "mask":
+        if not case.mask and options.totalseg is None:
             load_ct(case.image, series_uid=case.series_uid)  # a broken image is the first thing to report
             raise InputError("no region of interest: give a mask (manifest column 'mask', a NAME_mask file beside the "
-                             "image, or --mask) or choose a TotalSegmentator region")
-        result = assess_case(case.image, case.mask, options.settings, labels=options.labels,
-                             series_uid=case.series_uid, case_id=case.id)
+                             "image, or --mask) or a TotalSegmentator region (--region heart|coronary)")
+        mask = case.mask if options.totalseg is None else None
+        result = assess_case(case.image, mask, options.settings, labels=options.labels,
+                             series_uid=case.series_uid, case_id=case.id, totalseg=options.totalseg)
         write_case_outputs(temporary, result, include_phi=options.include_phi, report=options.report)
         _replace_folder(temporary, final)
     except CoronaryCalciumError as error:

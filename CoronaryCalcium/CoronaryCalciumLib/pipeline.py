@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from .ct import CTVolume, load_ct
+from .errors import InputError
 from .result import Assessment
 from .roi import LabelSpec, RegionOfInterest, load_region
 from .scoring import ScoringSettings, score
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .roi_totalseg import TotalSegRegionSettings
 
 Progress = Callable[[float, str], None]
 Classify = Callable[[CTVolume, RegionOfInterest, Assessment], None]
@@ -78,22 +82,38 @@ def assess_files(
 
 def assess_case(
     image_path: str,
-    mask_path: str,
+    mask_path: Optional[str],
     settings: Optional[ScoringSettings] = None,
     labels: LabelSpec = None,
     series_uid: Optional[str] = None,
     case_id: Optional[str] = None,
     progress: Progress = silent,
     classify: Optional[Classify] = None,
+    totalseg: Optional["TotalSegRegionSettings"] = None,
 ) -> CaseResult:
-    """Like ``assess_files`` but keeps the CT and region for writers that need voxels."""
+    """Like ``assess_files`` but keeps the CT and region for writers that need voxels. The region is the mask file
+    or, with ``totalseg`` settings and no mask, built by TotalSegmentator."""
     progress(0.0, "loading CT")
     ct = load_ct(image_path, series_uid=series_uid)
-    progress(0.3, "loading region of interest")
-    region = load_region(mask_path, ct, labels)
+    region = load_case_region(ct, mask_path, labels, totalseg, progress)
     assessment = assess(ct, region, settings, case_id=case_id or case_name(image_path), progress=progress,
                         classify=classify)
     return CaseResult(ct=ct, region=region, assessment=assessment)
+
+
+def load_case_region(ct: CTVolume, mask_path: Optional[str], labels: LabelSpec = None,
+                     totalseg: Optional["TotalSegRegionSettings"] = None, progress: Progress = silent
+                     ) -> RegionOfInterest:
+    """The region of interest of a case: its mask file, else TotalSegmentator's region (``totalseg``)."""
+    if mask_path:
+        progress(0.1, "loading region of interest")
+        return load_region(mask_path, ct, labels)
+    if totalseg is None:
+        raise InputError("no region of interest: give a mask or a TotalSegmentator region (--region heart|coronary)")
+    from .roi_totalseg import build_region
+
+    return build_region(ct, totalseg, progress=lambda fraction, message: progress(0.1 + 0.45 * fraction, message)
+                        ).region
 
 
 def case_name(path: str) -> str:

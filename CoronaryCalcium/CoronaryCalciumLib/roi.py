@@ -162,14 +162,20 @@ def load_region(path: str, ct: CTVolume, labels: LabelSpec = None) -> RegionOfIn
     if image.GetDimension() != 3:
         raise InputError("mask %s has %d dimensions; expected a 3D mask" % (path, image.GetDimension()))
     _check_integer_mask(image, path)
-    array, note = _on_ct_grid(image, ct.geometry, path)
-    if note and not array.any() and _has_foreground(image):
+    name = os.path.basename(path)
+    array, difference = labels_on_ct_grid(image, ct.geometry)
+    if difference and not array.any() and _has_foreground(image):
         raise RegionError("mask %s does not overlap the CT (nothing left after resampling onto the CT grid: %s); "
-                          "is it the mask of another scan?" % (os.path.basename(path), note.split("(", 1)[1].split(")")[0]))
-    region = region_from_array(array, labels, source=os.path.basename(path))
-    if note:
-        region.warnings.insert(0, note)
+                          "is it the mask of another scan?" % (name, difference))
+    region = region_from_array(array, labels, source=name)
+    if difference:
+        region.warnings.insert(0, resampled_note("mask %s" % name, difference))
     return region
+
+
+def resampled_note(what: str, difference: str) -> str:
+    """The warning that says a label image was moved onto the CT grid."""
+    return "%s was on another grid (%s); resampled nearest-neighbour onto the CT grid" % (what, difference)
 
 
 def _has_foreground(image) -> bool:
@@ -189,22 +195,20 @@ def _check_integer_mask(image, path: str) -> None:
                              % path)
 
 
-def _on_ct_grid(image, ct_geometry: Geometry, path: str):
+def labels_on_ct_grid(image, ct_geometry: Geometry):
+    """A label image as a (z, y, x) array on the CT grid, and how its own grid differed (None when it already matched).
+    A different grid is resampled nearest-neighbour, so labels stay labels."""
     import SimpleITK as sitk
 
-    mask_geometry = geometry_of_sitk(image)
-    if mask_geometry.matches(ct_geometry):
-        array = sitk.GetArrayFromImage(image)
-        return array, None
+    label_geometry = geometry_of_sitk(image)
+    if label_geometry.matches(ct_geometry):
+        return sitk.GetArrayFromImage(image), None
     reference = sitk.Image(ct_geometry.shape[2], ct_geometry.shape[1], ct_geometry.shape[0], sitk.sitkUInt8)
     apply_geometry(reference, ct_geometry)
     if image.GetPixelID() not in (sitk.sitkUInt8, sitk.sitkUInt16, sitk.sitkInt16, sitk.sitkInt32, sitk.sitkUInt32):
         image = sitk.Cast(sitk.Round(image) if "float" in image.GetPixelIDTypeAsString() else image, sitk.sitkInt32)
     resampled = sitk.Resample(image, reference, sitk.Transform(), sitk.sitkNearestNeighbor, 0, image.GetPixelID())
-    note = "mask %s was on another grid (%s); resampled nearest-neighbour onto the CT grid" % (
-        os.path.basename(path), ct_geometry.describe_difference(mask_geometry))
-    return sitk.GetArrayFromImage(resampled), note
-
+    return sitk.GetArrayFromImage(resampled), ct_geometry.describe_difference(label_geometry)
 
 def bounding_box(labels: np.ndarray, margin: int = 0):
     """Tuple of slices enclosing all non-zero voxels (grown by ``margin`` voxels), or None for an empty array."""

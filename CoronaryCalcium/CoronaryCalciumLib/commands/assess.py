@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..batch import BatchOptions, discover, run_batch
-from .options import add_scoring_options, settings_from_args
+from .options import add_region_options, add_scoring_options, settings_from_args, totalseg_settings_from_args
 
 EXIT_SOME_FAILED = 1
 
@@ -23,6 +23,7 @@ def register(subparsers) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--mask", help="region of interest for a single input case")
+    # with --region heart|coronary every case's region comes from TotalSegmentator and masks are not used
     parser.add_argument("--labels", help="label numbering of the masks, e.g. 1=LAD,2=LCX,3=RCA")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="parallel worker processes")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="run the cases on this Dask scheduler instead")
@@ -32,12 +33,13 @@ def register(subparsers) -> None:
     parser.add_argument("--no-report", action="store_true", help="skip the HTML reports")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_scoring_options(parser)
+    add_region_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     options = BatchOptions(settings=settings_from_args(args), labels=args.labels, include_phi=args.include_phi,
-                           report=not args.no_report, force=args.force)
+                           report=not args.no_report, force=args.force, totalseg=totalseg_settings_from_args(args))
     cases = discover(args.inputs, mask=args.mask)
     print("%d case(s) found; writing to %s" % (len(cases), args.out), file=sys.stderr)
     report = run_batch(cases, args.out, options, workers=args.jobs, scheduler=args.scheduler,

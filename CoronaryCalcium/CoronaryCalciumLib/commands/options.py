@@ -26,6 +26,41 @@ def add_scoring_options(parser: argparse.ArgumentParser) -> None:
                        help="score even if the CT looks contrast-enhanced (results flagged as not valid Agatston)")
 
 
+REGION_CHOICES = ("mask", "heart", "coronary")
+
+
+def add_region_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("region of interest from TotalSegmentator (optional extra)")
+    group.add_argument("--region", choices=REGION_CHOICES, default="mask",
+                       help="mask: the given mask (default); heart: a shell around the heart surface (free 'total' "
+                            "task); coronary: the licensed 'coronary_arteries' task plus a margin")
+    group.add_argument("--coronary-margin", type=float, default=2.0, metavar="MM",
+                       help="margin around TotalSegmentator's coronary mask (mm)")
+    group.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu", "mps"),
+                       help="where TotalSegmentator runs (auto: gpu, then mps, then cpu)")
+    fast = group.add_mutually_exclusive_group()
+    fast.add_argument("--fast", dest="fast", action="store_true", default=None,
+                      help="TotalSegmentator's 3 mm model (default on CPU where the task has one)")
+    fast.add_argument("--no-fast", dest="fast", action="store_false", help="always the full-resolution model")
+    group.add_argument("--totalseg-license", metavar="NUMBER", help="licence number for the coronary task")
+    group.add_argument("--totalseg-weights", metavar="DIR", help="TotalSegmentator weights folder")
+    group.add_argument("--totalseg-home", metavar="DIR", help="TotalSegmentator home folder (config, licence)")
+
+
+def totalseg_settings_from_args(args: argparse.Namespace):
+    """TotalSegmentator region settings for --region heart|coronary, None for --region mask."""
+    if args.region == "mask":
+        return None
+    from ..roi_totalseg import TotalSegRegionSettings
+    from ..totalseg import TotalSegSettings
+
+    return TotalSegRegionSettings(
+        backend=args.region, margin_mm=args.coronary_margin,
+        totalseg=TotalSegSettings(device=args.device, fast=args.fast, license_number=args.totalseg_license,
+                                  home_dir=args.totalseg_home, weights_dir=args.totalseg_weights),
+    )
+
+
 def calibration_factor(value: Optional[str]) -> Optional[float]:
     """A number, or a calibration JSON file holding ``factor_mg_per_mm3_hu``."""
     if value is None:
