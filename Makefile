@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-totalseg demo test test-slow test-all test-totalseg bench bench-totalseg bench-phantom figures cmake-lists clean
+.PHONY: setup setup-totalseg demo test test-slow test-all test-totalseg bench bench-totalseg bench-phantom figures cmake-lists shipped-model clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,12 @@ bench-totalseg: setup-totalseg
 
 bench: setup
 	$(BIN)/python benchmarks/bench_scoring.py
+	$(BIN)/python benchmarks/bench_features.py
+	$(BIN)/python benchmarks/bench_batch.py
+
+# retrain the shipped classifiers on a fresh synthetic cohort (about 10 min on 2 cores)
+shipped-model: setup
+	$(BIN)/python models/train_shipped_model.py
 
 bench-phantom: setup
 	$(BIN)/python benchmarks/bench_phantom.py

@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 import importlib.util
 import logging
-import os
 from dataclasses import dataclass
 from typing import Annotated, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -921,17 +920,10 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         classifier cannot run (no model, region too small for texture features, pyradiomics missing) the scores stand
         and the reason is added to the warnings.
         """
-        from CoronaryCalciumLib.errors import CoronaryCalciumError
-        from CoronaryCalciumLib.model import load_shipped, load_trusted, predict_case
+        from CoronaryCalciumLib.classify import classifier_step
 
-        try:
-            model = load_trusted(modelPath) if modelPath else load_shipped("binary")
-            prediction = predict_case(model, ct, region, progress=progress, top=10)
-        except (CoronaryCalciumError, ImportError) as error:
-            assessment.extra_warnings.append("classifier not run: %s" % error)
-            return
-        assessment.classifier = prediction
-        assessment.extra_warnings.extend("classifier: %s" % warning for warning in prediction.warnings)
+        classify = classifier_step(modelPath or "shipped", top=10, progress=progress, strict=False)
+        classify(ct, region, assessment)
 
     # --- outputs -------------------------------------------------------------------------------------------------------
 
@@ -1116,7 +1108,8 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         a failed case is recorded and the others go on. Nothing is added to the scene.
 
         ``regionSource`` "mask" takes each case's mask (manifest column, a NAME_mask file beside the image, or ``mask``
-        for a single input). Runs in this process, one case at a time (Slicer's Python cannot start worker processes
+        for a single input); "heart" or "coronary" builds every case's region with TotalSegmentator (in a subprocess of
+        Slicer's Python). Runs in this process, one case at a time (Slicer's Python cannot start worker processes
         safely); for many cases use the ``coronary-calcium assess`` command line with ``-j``.
 
         :returns: the core's ``BatchReport`` (``rows``: one summary row per case; ``failed``).
@@ -1128,7 +1121,13 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
                                    kvp=kvp, calibration_factor=calibrationFactor or None, allow_contrast=allowContrast)
         settings.validate()
         cases = discover(list(inputs), mask=mask)
-        options = BatchOptions(settings=settings, region=regionSource, model=modelPath, force=force)
+        totalsegSettings = None
+        if regionSource != "mask":
+            from CoronaryCalciumLib.roi_totalseg import TotalSegRegionSettings
+
+            totalsegSettings = TotalSegRegionSettings(backend=regionSource, in_process=False,
+                                                      python_executable=self.pythonExecutable())
+        options = BatchOptions(settings=settings, totalseg=totalsegSettings, model=modelPath or "shipped", force=force)
         return run_batch(cases, outputFolder, options, workers=1, log=log or logging.info, progress_bar=False)
 
     # --- dependencies --------------------------------------------------------------------------------------------------

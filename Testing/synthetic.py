@@ -34,7 +34,6 @@ def write_dicom_series(folder, array, spacing=(0.7, 0.7, 3.0), origin=(-100.0, -
     """Write a (z, y, x) HU array as a minimal uncompressed CT series (one file per slice, intercept -1024)."""
     import os
 
-    import pydicom
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 

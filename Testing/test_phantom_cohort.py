@@ -91,3 +91,15 @@ def test_cohort_category_mix_at_full_size(tmp_path):
     assert labels[0] >= 4 and labels[1] >= 4
     scores = np.array([float(r["agatston"]) for r in rows])
     assert ((scores > 0) & (scores <= 100)).sum() >= (scores > 400).sum()
+
+
+def test_case_with_spine_partly_outside_the_field_of_view_renders():
+    # cohort seed 2025, case 18 at the default 250 mm field of view: the spinous process lies outside the image;
+    # shapes outside the plane must simply not be painted (this case once stopped a whole cohort)
+    from CoronaryCalciumLib.phantom import PhantomConfig, generate_case
+    from CoronaryCalciumLib.phantom.cohort import case_config, case_seed
+
+    config = case_config(PhantomConfig().validate(), 2025, 18, True).validate()
+    case = generate_case(case_seed(2025, 18), config)
+    assert case.ct.array.shape[1:] == (config.matrix, config.matrix)
+    assert case.ct.array.max() > 130  # bone is there

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import textwrap
 import time
 
 import numpy as np
@@ -236,7 +235,6 @@ def test_only_the_selected_segments_are_the_region(module, scene):
 
 
 def test_parameter_node_choices_reach_the_core_and_outputs_are_reused(module, scene):
-    import slicer
 
     volume, segmentation, _array = _case(module)
     logic = module.CoronaryCalciumLogic()
@@ -434,7 +432,7 @@ def test_totalsegmentator_log_streams_while_it_runs_and_cancel_stops_it(module, 
 
     # TotalSegmentator itself is not installed here: skip its installation check and its config file
     monkeypatch.setattr(totalseg, "require_installed", lambda: None)
-    monkeypatch.setattr(totalseg, "prepare_subprocess", lambda settings=None: None)
+    monkeypatch.setattr(totalseg, "prepare_subprocess", lambda settings=None, python=None: None)
     pid_file = tmp_path / "pid"
     launcher = tmp_path / "PythonSlicer"
     launcher.write_text(FAKE_TOTALSEGMENTATOR.format(python=sys.executable, pid_file=str(pid_file)))

@@ -11,7 +11,6 @@ import ast
 import enum
 import os
 import re
-import typing
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -249,7 +248,7 @@ def test_logic_delegates_to_the_core():
     imported = {(n.module, a.name) for n in ast.walk(logic) if isinstance(n, ast.ImportFrom) for a in n.names}
     for needed in (("CoronaryCalciumLib.pipeline", "assess"), ("CoronaryCalciumLib.scoring", "ScoringSettings"),
                    ("CoronaryCalciumLib.ct", "ct_from_array"), ("CoronaryCalciumLib.roi", "region_from_array"),
-                   ("CoronaryCalciumLib.model", "predict_case"), ("CoronaryCalciumLib.export", "write_case_outputs")):
+                   ("CoronaryCalciumLib.classify", "classifier_step"), ("CoronaryCalciumLib.export", "write_case_outputs")):
         assert needed in imported, needed
     source = _source()
     for scoring_word in ("ndimage", "searchsorted", "bincount"):

@@ -61,8 +61,8 @@ def main() -> int:
     print("%-12s %s" % ("CAC-DRS", result["category"]["cac_drs"]))
     classifier = result.get("classifier")
     if classifier:
-        print("%-12s %s (p = %.2f, model %s)" % ("classifier", classifier.get("label_name", classifier.get("label")),
-                                                 classifier.get("probability", float("nan")),
+        print("%-12s %s (p = %.2f, model %s)" % ("classifier", classifier["label_text"],
+                                                 classifier["probability"],
                                                  classifier.get("model_name")))
     print("\nreport: %s" % os.path.join(case_folder, "report.html"))
     print("Slicer segmentations: %s" % ", ".join(os.path.join(case_folder, n) for n in ("region.seg.nrrd",

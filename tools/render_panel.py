@@ -81,7 +81,6 @@ def placeholder_ui(path: str) -> bytes:
 
 def example_assessment():
     """Run the module's Logic on a small synthetic CT (stand-in Slicer scene); return (module, assessment, logic)."""
-    import numpy as np
 
     sys.path.insert(0, os.path.join(REPO, "Testing"))
     sys.path.insert(0, os.path.join(REPO, "CoronaryCalcium"))
@@ -188,7 +187,7 @@ def render(out_path: str, example: bool) -> str:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
     from PySide6.QtUiTools import QUiLoader
-    from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea
+    from PySide6.QtWidgets import QApplication, QComboBox
 
     global _APPLICATION
     app = QApplication.instance() or QApplication([])

@@ -58,7 +58,7 @@ class BatchOptions:
     include_phi: bool = False
     report: bool = True
     force: bool = False
-    model: Optional[str] = None
+    model: Optional[str] = None  # classifier: "shipped", a trusted model path, or None (none)
 
 
 def pseudonym(key: str) -> str:
@@ -190,6 +190,7 @@ def _mask_paths(message: str, case: CaseSpec) -> str:
 
 def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, object]:
     """Assess one case and write its outputs atomically; returns its summary row (never raises for bad input)."""
+    from .classify import classifier_step
     from .ct import load_ct
     from .export import write_case_outputs
     from .pipeline import assess_case
@@ -205,7 +206,8 @@ def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, o
                              "image, or --mask) or a TotalSegmentator region (--region heart|coronary)")
         mask = case.mask if options.totalseg is None else None
         result = assess_case(case.image, mask, options.settings, labels=options.labels,
-                             series_uid=case.series_uid, case_id=case.id, totalseg=options.totalseg)
+                             series_uid=case.series_uid, case_id=case.id, totalseg=options.totalseg,
+                             classify=classifier_step(options.model))
         write_case_outputs(temporary, result, include_phi=options.include_phi, report=options.report)
         _replace_folder(temporary, final)
     except CoronaryCalciumError as error:
@@ -250,7 +252,7 @@ def summary_row_from_folder(case: CaseSpec, folder: str, options: BatchOptions) 
         "mass_mg": "" if data["mass_mg"] is None else "%.2f" % data["mass_mg"],
         "classic": data["category"]["classic"], "cac_drs": data["category"]["cac_drs"],
         "lesions": len(data["lesions"]),
-        "classifier_label": classifier.get("label_name", classifier.get("label", "")),
+        "classifier_label": classifier.get("label", ""),
         "classifier_probability": "" if classifier.get("probability") is None else "%.4f" % classifier["probability"],
         "warnings": len(data["warnings"]),
     }
@@ -382,9 +384,12 @@ def _execute(cases: List[CaseSpec], out_dir: str, options: BatchOptions, workers
         for case in cases:
             yield run_case(case, out_dir, options)
     else:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        executor = ProcessPoolExecutor(max_workers=workers)
+        # spawn, not fork: the parent may already hold OpenMP thread pools (XGBoost, LightGBM, torch), and a forked
+        # child inheriting them can deadlock
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         try:
             futures = [executor.submit(run_case, case, out_dir, options) for case in cases]
             for future in as_completed(futures):

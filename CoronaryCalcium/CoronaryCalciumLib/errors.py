@@ -19,3 +19,7 @@ class ContrastError(CoronaryCalciumError):
 
 class CalibrationError(CoronaryCalciumError):
     """The calibration phantom or its reference regions could not be measured."""
+
+
+class UntrustedModelError(CoronaryCalciumError):
+    """A model file whose SHA-256 is in no trusted registry (or no longer matches): it is not loaded."""

@@ -108,14 +108,17 @@ def top_features(classifier: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return []
 
 
-def feature_figure(features: List[Dict[str, Any]]) -> str:
+def feature_figure(features: List[Dict[str, Any]], axis_label: str) -> str:
+    from .explanations import display_name
+
     plt = _matplotlib()
-    names = [str(item["feature"]) for item in features][::-1]
+    features = [item for item in features if item.get("contribution") is not None]
+    names = [display_name(str(item["feature"])) for item in features][::-1]
     values = [float(item["contribution"]) for item in features][::-1]
     figure, axis = plt.subplots(figsize=(6.5, 0.35 * len(names) + 0.8))
     axis.barh(names, values, color=["#c0392b" if v > 0 else "#2e86c1" for v in values])
     axis.axvline(0, color="black", linewidth=0.6)
-    axis.set_xlabel("contribution towards non-zero CAC (model units)", fontsize=8)
+    axis.set_xlabel(axis_label, fontsize=8)
     axis.tick_params(labelsize=7)
     return _png(figure)
 
@@ -150,14 +153,19 @@ def render_report(case: CaseResult, include_phi: bool = False) -> str:
     classifier = data.get("classifier")
     parts.append("<h2>Classifier</h2>")
     if classifier:
-        verdict = classifier.get("label_name") or classifier.get("label")
+        verdict = classifier.get("label_text") or classifier.get("label")
         probability = classifier.get("probability")
         parts.append("<p>Verdict: <b>%s</b>%s. Model: %s.</p>" % (
             html.escape(str(verdict)), "" if probability is None else " (probability %.2f)" % probability,
             html.escape(str(classifier.get("model_name", "unnamed")))))
         features = top_features(classifier)
         if features:
-            parts.append('<img alt="top features" src="%s">' % feature_figure(features))
+            label = "TreeSHAP contribution to '%s' (%s)" % (verdict, classifier.get("contribution_units", ""))
+            parts.append("<p>Features that pushed this verdict most:</p>")
+            parts.append('<img alt="top features" src="%s">' % feature_figure(features, label))
+        if classifier.get("synthetic_training"):
+            parts.append("<p><b>The model was trained on synthetic phantoms only and is not clinically validated.</b>"
+                         "</p>")
     else:
         parts.append("<p>No classifier was run for this case.</p>")
 

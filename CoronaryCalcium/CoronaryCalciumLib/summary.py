@@ -22,6 +22,12 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
                                                    "  (no calibration)"))
     lines.append("  Category         %s (%s); %s" % (score.category.classic, score.category.classic_range,
                                                      score.category.cac_drs))
+    if assessment.classifier is not None:
+        prediction = assessment.classifier
+        lines.append("  Classifier       %s" % prediction.summary())
+        if prediction.top_contributions:
+            lines.append("    top features: %s" % ", ".join(
+                "%s %+.2f" % (c.feature, c.contribution) for c in prediction.top_contributions[:3]))
     lines.append("")
     lines.append("  %-11s %10s %12s %10s %8s" % ("artery", "Agatston", "volume mm3", "mass mg", "lesions"))
     for name in ARTERIES + (UNASSIGNED,):

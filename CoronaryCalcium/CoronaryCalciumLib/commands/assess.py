@@ -6,7 +6,9 @@ import argparse
 import sys
 
 from ..batch import BatchOptions, discover, run_batch
-from .options import add_region_options, add_scoring_options, settings_from_args, totalseg_settings_from_args
+from ..classify import classifier_step
+from .options import (add_classifier_options, add_region_options, add_scoring_options, settings_from_args,
+                      totalseg_settings_from_args)
 
 EXIT_SOME_FAILED = 1
 
@@ -34,12 +36,15 @@ def register(subparsers) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_scoring_options(parser)
     add_region_options(parser)
+    add_classifier_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     options = BatchOptions(settings=settings_from_args(args), labels=args.labels, include_phi=args.include_phi,
-                           report=not args.no_report, force=args.force, totalseg=totalseg_settings_from_args(args))
+                           report=not args.no_report, force=args.force, totalseg=totalseg_settings_from_args(args),
+                           model=args.model)
+    classifier_step(args.model, trust=args.trust)  # a named model that cannot load stops here, before any case
     cases = discover(args.inputs, mask=args.mask)
     print("%d case(s) found; writing to %s" % (len(cases), args.out), file=sys.stderr)
     report = run_batch(cases, args.out, options, workers=args.jobs, scheduler=args.scheduler,

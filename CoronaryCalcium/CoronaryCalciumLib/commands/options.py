@@ -61,6 +61,16 @@ def totalseg_settings_from_args(args: argparse.Namespace):
     )
 
 
+def add_classifier_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("classifier (zero vs non-zero CAC from radiomics)")
+    group.add_argument("--model", default="shipped", metavar="PATH|shipped|none",
+                       help="trusted model file or folder; 'shipped' (default): the model in models/, trained on "
+                            "synthetic phantoms, not clinically validated; 'none': no classifier")
+    group.add_argument("--trust", action="store_true",
+                       help="record --model's SHA-256 in your trusted-model registry before loading it "
+                            "(loading a model runs code: trust only files you made or know)")
+
+
 def calibration_factor(value: Optional[str]) -> Optional[float]:
     """A number, or a calibration JSON file holding ``factor_mg_per_mm3_hu``."""
     if value is None:

@@ -9,7 +9,9 @@ from ..errors import InputError
 from ..files import write_text_atomic
 from ..pipeline import assess_case, silent
 from ..summary import format_summary
-from .options import add_region_options, add_scoring_options, settings_from_args, totalseg_settings_from_args
+from ..classify import classifier_step
+from .options import (add_classifier_options, add_region_options, add_scoring_options, settings_from_args,
+                      totalseg_settings_from_args)
 
 
 def register(subparsers) -> None:
@@ -27,6 +29,7 @@ def register(subparsers) -> None:
     parser.add_argument("--series", metavar="UID", help="SeriesInstanceUID to use when the folder holds several series")
     add_scoring_options(parser)
     add_region_options(parser)
+    add_classifier_options(parser)
     parser.add_argument("--json", metavar="OUT", help="write the result as JSON")
     parser.add_argument("--include-phi", action="store_true", help="include patient name and ID in the JSON")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -38,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if args.mask and args.region != "mask":
         raise InputError("give either --mask or --region %s, not both" % args.region)
     assessment = assess_case(args.image, args.mask, settings, labels=args.labels, series_uid=args.series,
-                             totalseg=totalseg_settings_from_args(args), progress=_progress(args)).assessment
+                             totalseg=totalseg_settings_from_args(args), progress=_progress(args),
+                             classify=classifier_step(args.model, trust=args.trust)).assessment
     if args.json:
         write_text_atomic(args.json, assessment.to_json(include_phi=args.include_phi) + "\n")
     if not args.quiet:

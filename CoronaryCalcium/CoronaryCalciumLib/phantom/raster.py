@@ -37,15 +37,21 @@ class Plane:
         return slice(r0, r1), slice(c0, c1)
 
 
-def coverage(distance: np.ndarray, pixel: float) -> np.ndarray:
-    """Fraction of a pixel covered by a shape, from the signed distance (mm) of the pixel centre to its edge."""
+def coverage(distance: Optional[np.ndarray], pixel: float) -> Optional[np.ndarray]:
+    """Fraction of a pixel covered by a shape, from the signed distance (mm) of the pixel centre to its edge; None for
+    a shape outside the plane (its distance is None)."""
+    if distance is None:
+        return None
     cover = 0.5 - distance * (1.0 / pixel)
     np.clip(cover, 0.0, 1.0, out=cover)
     return cover
 
 
-def paint(plane: Plane, box: Tuple[slice, slice], cover: np.ndarray, value) -> None:
-    """Replace the plane's value by ``value`` (scalar or array) in proportion to ``cover``."""
+def paint(plane: Plane, box: Optional[Tuple[slice, slice]], cover: Optional[np.ndarray], value) -> None:
+    """Replace the plane's value by ``value`` (scalar or array) in proportion to ``cover``; nothing for a shape
+    outside the plane (box None)."""
+    if box is None:
+        return
     region = plane.img[box]
     region += cover * (value - region)
 
