@@ -22,16 +22,7 @@ import slicer_standins
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture(autouse=True)
-def _slicer_standins():
-    """The stand-in slicer/vtk/qt/ctk modules for the duration of each test (see slicer_standins.active)."""
-    with slicer_standins.active():
-        yield
-
-
-@pytest.fixture(scope="module")
-def module():
-    return slicer_standins.load_module()
+from slicer_standins.fixtures import _slicer_standins, module  # noqa: F401,E402  (pytest fixtures)
 
 
 @pytest.fixture

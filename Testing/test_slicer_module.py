@@ -52,16 +52,7 @@ def _ui_widgets():
     return {w.get("name"): w.get("class") for w in tree.getroot().iter("widget")}, tree
 
 
-@pytest.fixture(autouse=True)
-def _slicer_standins():
-    """The stand-in slicer/vtk/qt/ctk modules for the duration of each test (see slicer_standins.active)."""
-    with slicer_standins.active():
-        yield
-
-
-@pytest.fixture(scope="module")
-def module():
-    return slicer_standins.load_module()
+from slicer_standins.fixtures import _slicer_standins, module  # noqa: F401,E402  (pytest fixtures)
 
 
 def _python_files():

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 
 @contextmanager
@@ -39,3 +40,20 @@ def write_text_atomic(path: str, text: str) -> None:
     with atomic_path(path) as temporary:
         with open(temporary, "w", encoding="utf-8") as stream:
             stream.write(text)
+
+
+def plain_json(value: Any) -> Any:
+    """``value`` with numpy scalars made Python numbers, non-finite floats made None and keys made strings, ready for
+    ``json.dumps`` (which would otherwise write NaN, invalid JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            return plain_json(value.item())
+        except (TypeError, ValueError):
+            return str(value)
+    return value

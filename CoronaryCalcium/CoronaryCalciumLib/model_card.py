@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import math
 import platform
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .classifier_metrics import METRIC_LABELS
+from .files import plain_json
 from .classifiers import MODEL_LABELS
 from .training import TASK_TITLES, TrainingResult
 
@@ -30,21 +30,6 @@ def package_versions(names: Sequence[str] = PACKAGES) -> Dict[str, Optional[str]
         except PackageNotFoundError:
             versions[name] = None
     return versions
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            return _clean(value.item())
-        except (TypeError, ValueError):
-            return str(value)
-    return value
 
 
 def build_card(result: TrainingResult, name: str, extractor_settings: Mapping[str, Any], synthetic: bool,
@@ -110,7 +95,7 @@ def build_card(result: TrainingResult, name: str, extractor_settings: Mapping[st
         "importance_units": "mean |TreeSHAP| on training cases (%s)" % importance_units,
         "package_versions": package_versions(),
     }
-    return _clean(card)
+    return plain_json(card)
 
 
 def card_markdown(card: Mapping[str, Any]) -> str:

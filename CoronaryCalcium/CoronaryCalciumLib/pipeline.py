@@ -1,7 +1,7 @@
 """One assessment: load -> region of interest -> calcium scoring -> (radiomics -> classifier) -> Assessment.
 
-``assess`` works on a loaded CT and region (the Slicer module calls it with arrays from nodes); ``assess_files`` reads
-them from disk (the CLI and batch runs). ``CaseResult`` keeps the CT and region next to the Assessment for writers
+``assess`` works on a loaded CT and region (the Slicer module calls it with arrays from nodes); ``assess_case`` reads
+them from disk or builds the region with TotalSegmentator (the CLI and batch runs). ``CaseResult`` keeps the CT and region next to the Assessment for writers
 that need voxels (segmentation files, report pictures).
 """
 
@@ -66,20 +66,6 @@ def assess(
     return assessment
 
 
-def assess_files(
-    image_path: str,
-    mask_path: str,
-    settings: Optional[ScoringSettings] = None,
-    labels: LabelSpec = None,
-    series_uid: Optional[str] = None,
-    case_id: Optional[str] = None,
-    progress: Progress = silent,
-    classify: Optional[Classify] = None,
-) -> Assessment:
-    """Load a CT and a mask from disk and assess them."""
-    return assess_case(image_path, mask_path, settings, labels, series_uid, case_id, progress, classify).assessment
-
-
 def assess_case(
     image_path: str,
     mask_path: Optional[str],
@@ -91,8 +77,8 @@ def assess_case(
     classify: Optional[Classify] = None,
     totalseg: Optional["TotalSegRegionSettings"] = None,
 ) -> CaseResult:
-    """Like ``assess_files`` but keeps the CT and region for writers that need voxels. The region is the mask file
-    or, with ``totalseg`` settings and no mask, built by TotalSegmentator."""
+    """Load a CT and assess it; the result keeps the CT and region for writers that need voxels. The region is the
+    mask file or, with ``totalseg`` settings and no mask, built by TotalSegmentator."""
     progress(0.0, "loading CT")
     ct = load_ct(image_path, series_uid=series_uid)
     region = load_case_region(ct, mask_path, labels, totalseg, progress)

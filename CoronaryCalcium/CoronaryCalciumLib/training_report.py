@@ -21,20 +21,8 @@ import numpy as np
 
 from .classifier_metrics import METRIC_LABELS, MetricEstimate, summarise
 from .classifiers import MODEL_LABELS
-from .files import atomic_path, write_text_atomic
+from .files import atomic_path, plain_json, write_text_atomic
 from .training import TASK_TITLES, TrainingResult
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        return _clean(value.item())
-    return value
 
 
 def _write_csv(path: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -161,7 +149,7 @@ def write_training_report(result: TrainingResult, directory: str, skipped: Seque
     plot_calibration(paths["calibration.png"], result.y, best.probabilities, result.class_names,
                      "calibration, %s (out-of-fold)" % _pipeline_label(best.feature_set, best.model))
     data = training_report_data(result, skipped, saved, extra)
-    write_text_atomic(paths["report.json"], json.dumps(_clean(data), indent=2) + "\n")
+    write_text_atomic(paths["report.json"], json.dumps(plain_json(data), indent=2) + "\n")
     write_text_atomic(paths["report.md"], training_report_markdown(result, skipped, saved, extra))
     return paths
 
@@ -307,7 +295,7 @@ def write_evaluation_report(directory: str, model: Any, case_ids: Sequence[str],
         "metrics": {k: v.to_dict() for k, v in summary.items()},
         "skipped_cases": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
     }
-    write_text_atomic(os.path.join(directory, "report.json"), json.dumps(_clean(data), indent=2) + "\n")
+    write_text_atomic(os.path.join(directory, "report.json"), json.dumps(plain_json(data), indent=2) + "\n")
     lines = ["# Evaluation of %s" % model.name, ""]
     if model.synthetic:
         lines += ["> **The model was trained on synthetic phantoms only and is not clinically validated.**", ""]
