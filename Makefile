@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-totalseg demo test test-slow test-all test-totalseg bench bench-totalseg bench-phantom figures cmake-lists shipped-model clean
+.PHONY: setup setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom figures cmake-lists shipped-model clean
 
 setup: $(STAMP)
 
@@ -28,7 +28,7 @@ test: setup
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow --ignore=Testing/test_totalseg_end_to_end.py
 
-test-all: test test-slow test-totalseg
+test-all: test test-slow test-totalseg test-embeddings
 
 # TotalSegmentator extra: CPU torch from this machine's disk first, so pip does not pull a multi-GB CUDA build
 TS_STAMP := $(VENV)/.totalseg
@@ -42,6 +42,29 @@ $(TS_STAMP): $(STAMP)
 # the real totalsegmentator() code path with tiny random-weight nnU-Net models (slow: about 3-4 min)
 test-totalseg: setup-totalseg
 	CORONARY_CALCIUM_REQUIRE_TOTALSEG=1 $(BIN)/python -m pytest -q -m slow Testing/test_totalseg_end_to_end.py
+
+# CT-FM / RadImageNet extra: CPU torch first, then MONAI and safetensors
+EMB_STAMP := $(VENV)/.embeddings
+setup-embeddings: $(EMB_STAMP)
+
+$(EMB_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test,embeddings]"
+	touch $(EMB_STAMP)
+
+# random-weight CT-FM / RadImageNet end to end, weights errors, leakage, comparison, fine-tuning probe (~2.5 min)
+test-embeddings: setup-embeddings
+	CORONARY_CALCIUM_REQUIRE_EMBEDDINGS=1 $(BIN)/python -m pytest -q -m "slow or not slow" Testing/test_embeddings_extractors.py Testing/test_embeddings_weights.py Testing/test_embeddings_protocol.py Testing/test_embeddings_finetune.py
+
+bench-embeddings: setup-embeddings
+	$(BIN)/python benchmarks/bench_embeddings.py
+
+# synthetic phantoms + RANDOM weights: shows the comparison pipeline runs, says nothing about performance (~15 min)
+demo-embeddings: setup-embeddings
+	$(BIN)/coronary-calcium phantom demo-embeddings/cohort --cohort 24 --small --workers 2
+	$(BIN)/python -c "from CoronaryCalciumLib.random_weights import write_random_ctfm as c, write_random_radimagenet as r; c('demo-embeddings/weights/ctfm'); r('demo-embeddings/weights/radimagenet.pt')"
+	$(BIN)/coronary-calcium train demo-embeddings/cohort/manifest.csv --out demo-embeddings/run --features radiomics ctfm radimagenet radiomics+ctfm --grid quick --outer-folds 3 --inner-folds 3 --synthetic --no-trust --ctfm-weights demo-embeddings/weights/ctfm --radimagenet-weights demo-embeddings/weights/radimagenet.pt
+	$(BIN)/coronary-calcium compare-features demo-embeddings/run/binary --note "Synthetic phantoms and RANDOM-weight embeddings: says nothing about real-data performance"
 
 bench-totalseg: setup-totalseg
 	$(BIN)/python benchmarks/bench_totalseg_tiny.py
@@ -70,4 +93,4 @@ cmake-lists: setup
 	$(BIN)/python tools/update_module_cmake.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output demo-embeddings .pytest_cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -194,6 +196,10 @@ def test_paired_t_test_behaviour():
 
     assert better.p_value == pytest.approx(stats.ttest_rel([0.90, 0.85, 0.92, 0.88, 0.91],
                                                            [0.70, 0.68, 0.74, 0.69, 0.72]).pvalue)
+    # the same non-zero difference in every fold: zero variance, the t-test is undefined (not p = 0)
+    constant = paired_t_test("models", "a", "b", "accuracy", [0.75, 0.70, 0.80], [0.70, 0.65, 0.75], 0.33)
+    assert constant.mean_difference == pytest.approx(0.05)
+    assert math.isnan(constant.p_value) and math.isnan(constant.p_value_corrected)
 
 
 def test_small_cohort_is_refused_with_numbers():

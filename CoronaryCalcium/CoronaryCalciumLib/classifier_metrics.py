@@ -175,13 +175,15 @@ def paired_t_test(comparison: str, a: str, b: str, metric: str, scores_a: Sequen
     t_stat = p_value = p_corrected = float("nan")
     if k >= 2:
         variance = float(difference.var(ddof=1))
-        if variance > 0:
+        if variance > 1e-12 * max(1.0, mean_difference ** 2):
             t_stat, p_value = (float(v) for v in stats.ttest_rel(scores_a, scores_b))
             ratio = test_fraction / max(1e-12, 1.0 - test_fraction)
             t_corrected = mean_difference / math.sqrt(variance * (1.0 / k + ratio))
             p_corrected = float(2 * stats.t.sf(abs(t_corrected), df=k - 1))
-        else:
-            t_stat, p_value, p_corrected = (0.0, 1.0, 1.0) if mean_difference == 0 else (float("inf"), 0.0, 0.0)
+        elif abs(mean_difference) <= 1e-12:
+            t_stat, p_value, p_corrected = 0.0, 1.0, 1.0  # identical in every fold: no difference
+        # else: the same non-zero difference in every fold has zero variance; the t-test is undefined (NaN, reported
+        # as n/a), not p = 0, which would overstate a difference seen on a handful of coarse fold scores
     return PairedTest(comparison=comparison, a=a, b=b, metric=metric,
                       mean_a=float(scores_a.mean()) if k else float("nan"),
                       mean_b=float(scores_b.mean()) if k else float("nan"), mean_difference=mean_difference,

@@ -15,7 +15,7 @@ from typing import List, Optional
 from . import __version__
 from .errors import CoronaryCalciumError
 
-COMMANDS = ("score", "assess", "calibrate", "phantom", "train", "evaluate")
+COMMANDS = ("score", "assess", "calibrate", "phantom", "train", "evaluate", "compare_features", "finetune_probe")
 
 EXIT_OK = 0
 EXIT_INPUT_ERROR = 2

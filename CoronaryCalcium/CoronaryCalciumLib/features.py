@@ -136,6 +136,10 @@ def _register_builtin() -> None:
         from .radiomics_features import RadiomicsExtractor
 
         register_extractor("radiomics", lambda settings: RadiomicsExtractor.from_settings(settings))
+    if "ctfm" not in _FACTORIES or "radimagenet" not in _FACTORIES:
+        from .foundation_features import register_foundation_extractors  # imports no torch until features are made
+
+        register_foundation_extractors()
 
 
 class FeatureCache:

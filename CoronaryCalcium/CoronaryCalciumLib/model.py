@@ -214,7 +214,7 @@ def model_features(model: TrainedModel, ct, region, cache=None, progress=None) -
     return merge_case_features(parts), warnings
 
 
-MODEL_PACKAGES = ("scikit-learn", "xgboost", "lightgbm", "pyradiomics")
+MODEL_PACKAGES = ("scikit-learn", "xgboost", "lightgbm", "pyradiomics", "torch", "monai")
 
 
 def version_warnings(trained_with: Mapping[str, Any]) -> List[str]:

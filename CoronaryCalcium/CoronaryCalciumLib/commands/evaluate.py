@@ -39,6 +39,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..foundation_features import apply_embedding_options
+
+    apply_embedding_options(args)
     from ..classifier_metrics import METRIC_LABELS
     from ..cohort import SkippedCase, labels_for_task, read_manifest
     from ..features import spec_extractors

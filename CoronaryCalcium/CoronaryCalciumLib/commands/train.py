@@ -42,6 +42,9 @@ def add_feature_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     group.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="worker processes for feature extraction and grid search (default 1)")
+    from ..foundation_features import add_embedding_options
+
+    add_embedding_options(group)
 
 
 def register(subparsers) -> None:
@@ -59,8 +62,8 @@ def register(subparsers) -> None:
     parser.add_argument("--task", choices=TASKS + ("both",), default="binary",
                         help="binary: zero vs non-zero CAC (default); risk_category: classic Agatston categories")
     parser.add_argument("--features", nargs="+", default=["radiomics"], metavar="SPEC",
-                        help="feature set(s) to compare, e.g. radiomics  radiomics:firstorder+radiomics:shape "
-                             "(default radiomics)")
+                        help="feature set(s) to compare, e.g. radiomics  radiomics:firstorder+radiomics:shape  "
+                             "ctfm  radimagenet  radiomics+ctfm (default radiomics)")
     parser.add_argument("--models", nargs="+", default=["random_forest", "xgboost", "lightgbm"], metavar="MODEL",
                         help="classifiers: random_forest (rf), xgboost (xgb), lightgbm (lgbm); default all three")
     parser.add_argument("--grid", choices=("standard", "quick"), default="standard", help="hyper-parameter grid")
@@ -109,6 +112,9 @@ def cohort_features(args: argparse.Namespace, cases, extractor_names, progress):
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..foundation_features import apply_embedding_options
+
+    apply_embedding_options(args)
     from ..cohort import available_tasks, labels_for_task, read_manifest
     from ..features import spec_extractors
     from ..model_export import save_training_result
@@ -151,6 +157,12 @@ def run(args: argparse.Namespace) -> int:
                                      skipped=cohort.skipped, manifest=manifest_info, trust=not args.no_trust)
         warning = saved.card["warning"]
         write_training_report(result, folder, skipped=cohort.skipped, saved=saved, extra={"warning": warning})
+        if len(args.features) > 1:
+            from ..feature_comparison import write_feature_comparison
+            from ..training_report import training_report_data
+
+            write_feature_comparison(training_report_data(result, cohort.skipped, saved, {"warning": warning}),
+                                     folder, synthetic_note=warning or None)
         if not args.quiet:
             print(_summary(result, saved, folder))
             if saved.trusted_in:
