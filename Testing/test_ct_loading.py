@@ -108,3 +108,21 @@ def test_folder_with_several_series_picks_the_largest_ct_and_allows_choosing(tmp
     assert load_ct(str(root), series_uid=uid).array.shape == (4, 512, 512)
     with pytest.raises(InputError, match="not found"):
         load_ct(str(root), series_uid="1.2.3")
+
+
+def test_calcium_is_found_in_the_heart_of_the_real_chest_ct():
+    """LUNG1-001 has visibly calcified coronary arteries (no reference score exists): in a heart-sized region (an
+    ellipsoid of 130 x 110 x 120 mm around the heart) the pipeline must find dense calcified lesions, and the
+    unenhanced blood must not be taken for contrast."""
+    from CoronaryCalciumLib.roi import region_from_array
+    from CoronaryCalciumLib.scoring import score
+
+    ct = load_ct(data_path(LUNG1))
+    z, y, x = np.ogrid[: ct.array.shape[0], : ct.array.shape[1], : ct.array.shape[2]]
+    sx, sy, sz = ct.spacing
+    heart = ((((x - 265) * sx / 65) ** 2 + ((y - 250) * sy / 55) ** 2 + ((z - 52) * sz / 60) ** 2) <= 1)
+    result = score(ct, region_from_array(heart.astype(np.uint8)))
+    assert result.settings["contrast_check_median_hu"] < 80
+    dense = [lesion for lesion in result.lesions if lesion.peak_hu >= 400 and lesion.agatston >= 10]
+    assert len(dense) >= 3
+    assert result.category.classic in ("moderate", "severe")
