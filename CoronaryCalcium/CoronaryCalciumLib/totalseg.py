@@ -477,12 +477,7 @@ def run_in_process(input_path: str, output_path: str, task: str, settings: Optio
             raise translate_failure(task, lines, error, settings=settings) from error
         finally:
             tee.flush()
-    if not os.path.exists(output_path):
-        raise translate_failure(task, lines + ["no output written to %s" % output_path], settings=settings)
-    if progress is not None:
-        progress(1.0, "TotalSegmentator: done")
-    return TotalSegRun(output_path=output_path, task=task, device=device, fast=fast, fastest=fastest,
-                       roi_subset=list(roi_subset) if roi_subset else None, seconds=time.time() - started, log=lines)
+    return _finished_run(output_path, task, device, fast, fastest, roi_subset, started, lines, settings, progress)
 
 
 def _exit_code(error: SystemExit) -> int:
@@ -591,13 +586,8 @@ def run_subprocess(input_path: str, output_path: str, task: str, settings: Optio
                 log(line)  # may raise (e.g. the user cancelled): closing the stream kills the process
     finally:
         stream.close()
-    if not os.path.exists(output_path):
-        raise translate_failure(task, lines + ["no output written to %s" % output_path], settings=settings)
-    if progress is not None:
-        progress(1.0, "TotalSegmentator: done")
-    return TotalSegRun(output_path=output_path, task=task, device=device, fast="--fast" in command,
-                       fastest=fastest, roi_subset=list(roi_subset) if roi_subset else None,
-                       seconds=time.time() - started, log=lines)
+    return _finished_run(output_path, task, device, "--fast" in command, fastest, roi_subset, started, lines, settings,
+                         progress)
 
 
 def run(input_path: str, output_path: str, task: str, settings: Optional[TotalSegSettings] = None,
@@ -643,3 +633,15 @@ def class_ids(task: str, names: Sequence[str]) -> Dict[str, int]:
 def timing_summary(runs: Sequence[TotalSegRun]) -> List[Tuple[str, float]]:
     """(description, seconds) of each run, for reports."""
     return [(describe(r), r.seconds) for r in runs]
+
+
+def _finished_run(output_path: str, task: str, device: str, fast: bool, fastest: bool,
+                  roi_subset: Optional[Sequence[str]], started: float, lines: List[str],
+                  settings: TotalSegSettings, progress: Optional[Progress]) -> TotalSegRun:
+    """The record of a run that ended without an exception; a run that wrote no output is still a failure."""
+    if not os.path.exists(output_path):
+        raise translate_failure(task, lines + ["no output written to %s" % output_path], settings=settings)
+    if progress is not None:
+        progress(1.0, "TotalSegmentator: done")
+    return TotalSegRun(output_path=output_path, task=task, device=device, fast=fast, fastest=fastest,
+                       roi_subset=list(roi_subset) if roi_subset else None, seconds=time.time() - started, log=lines)
