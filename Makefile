@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom figures cmake-lists shipped-model clean
+.PHONY: setup setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement figures cmake-lists shipped-model clean
 
 setup: $(STAMP)
 
@@ -81,6 +81,10 @@ shipped-model: setup
 
 bench-phantom: setup
 	$(BIN)/python benchmarks/bench_phantom.py
+
+# scoring pipeline vs phantom truth with three region sources (30 phantoms, about 10 min)
+bench-agreement: setup
+	$(BIN)/python benchmarks/bench_agreement.py
 
 # pictures in the README: phantom next to a real CT, the Slicer panel (offscreen Qt), the icon
 figures: setup

@@ -88,7 +88,8 @@ def test_heart_backend_reads_maps_and_builds_the_shell(weights, tmp_path):
     assert np.array_equal(result.aorta, truth["aorta"])
     assert [run.task for run in result.runs] == ["total"] and not result.runs[0].fast
 
-    expected = roi_totalseg.heart_shell(truth["heart"], truth["aorta"], ct.geometry, _settings("heart", folder, "x"))
+    expected = roi_totalseg.heart_shell(truth["heart"], truth["aorta"], ct.geometry, _settings("heart", folder, "x"),
+                                        image=ct.array)
     assert np.array_equal(result.region.labels > 0, expected)
     assert set(result.region.names.values()) <= {"LM", "LAD", "LCX", "RCA"}
     margin = roi_totalseg.TotalSegRegionSettings().aorta_margin_mm
@@ -203,7 +204,7 @@ def test_subprocess_runner_streams_progress_and_matches_in_process(weights, tmp_
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any("predicting part 1 of 1" in m for m in messages)
     expected = roi_totalseg.heart_shell(truth["heart"], truth["aorta"], ct.geometry,
-                                        roi_totalseg.TotalSegRegionSettings())
+                                        roi_totalseg.TotalSegRegionSettings(), image=ct.array)
     assert np.array_equal(region.labels > 0, expected)
 
 
@@ -277,7 +278,8 @@ def test_assess_command_with_the_heart_region_writes_a_complete_case(weights, tm
     assert code == 0
     case = os.path.join(out, sorted(n for n in os.listdir(out) if n.startswith("case-"))[0])
     result = json.load(open(os.path.join(case, "result.json")))
-    expected = roi_totalseg.heart_shell(truth["heart"], truth["aorta"], ct.geometry, _settings("heart", folder, "x"))
+    expected = roi_totalseg.heart_shell(truth["heart"], truth["aorta"], ct.geometry, _settings("heart", folder, "x"),
+                                        image=ct.array)
     assert result["region"]["voxels"] == int(expected.sum())
     assert set(result["region"]["labels"].values()) <= {"LM", "LAD", "LCX", "RCA"}
     assert os.path.isfile(os.path.join(case, "region.seg.nrrd"))

@@ -69,6 +69,67 @@ def test_shell_leaves_out_the_aorta_its_wall_and_the_valve_plane():
     assert np.all(shell[far])
 
 
+def _non_contrast_ct(heart, aorta):
+    image = np.full(heart.shape, -100, dtype=np.int16)  # epicardial and mediastinal fat
+    image[heart | aorta] = 40  # unenhanced blood and myocardium
+    return image
+
+
+def test_bone_crossing_into_the_shell_is_removed_and_coronary_calcium_stays():
+    heart, aorta, r, _, z = _sphere_and_aorta()
+    x, y, _ = _points()
+    settings = roi_totalseg.TotalSegRegionSettings()
+    image = _non_contrast_ct(heart, aorta)
+    plain = roi_totalseg.heart_shell(heart, aorta, _geometry(), settings)
+    assert np.array_equal(roi_totalseg.heart_shell(heart, aorta, _geometry(), settings, image=image), plain)
+    sternum = (np.abs(x) <= 4.0) & (np.abs(z) <= 6.0) & (y >= 33.0)  # enters the shell from 13 mm outside it
+    plaque = np.sqrt((x + 34.0) ** 2 + y ** 2 + z ** 2) <= 2.5  # in the epicardial fat, 4 mm off the heart
+    image[sternum] = 600
+    image[plaque] = 400
+    notes = []
+    shell = roi_totalseg.heart_shell(heart, aorta, _geometry(), settings, image=image, notes=notes)
+    assert np.any(plain & sternum) and not np.any(shell & sternum)
+    assert np.all(shell[plaque])
+    removed = plain & ~shell
+    to_sternum = roi_totalseg.distance_outside_mm(sternum, SPACING[::-1])
+    # its rim goes too (the margin, plus up to 2 sigma where smoothing spreads 600 HU above the threshold); nothing else
+    rim = roi_totalseg.CROSSING_MARGIN_MM + 2.0 * roi_totalseg.CROSSING_SMOOTHING_MM
+    assert to_sternum[removed].max() <= rim
+    assert np.all(shell[plain & (to_sternum > rim)])
+    assert notes == []
+
+
+def test_chest_wall_beyond_the_lung_is_left_out_and_fat_touching_the_heart_stays():
+    heart, aorta, r, _, _ = _sphere_and_aorta()
+    x, y, _ = _points()
+    settings = roi_totalseg.TotalSegRegionSettings()
+    image = _non_contrast_ct(heart, aorta)
+    lung = (r > HEART_RADIUS + 2.0) & (r <= HEART_RADIUS + 5.0) & (y > 10.0)  # a lung layer in front of the heart
+    image[lung] = -850
+    image[(r > HEART_RADIUS + 5.0) & (y > 10.0)] = 50  # chest wall muscle behind it, still inside the 10 mm band
+    plain = roi_totalseg.heart_shell(heart, aorta, _geometry(), settings)
+    shell = roi_totalseg.heart_shell(heart, aorta, _geometry(), settings, image=image)
+    behind = plain & (r > HEART_RADIUS + 5.0) & (y > 14.0)
+    assert behind.sum() > 1000 and not np.any(shell & behind)
+    in_front = plain & (r <= HEART_RADIUS + 2.0) & (y > 10.0)  # the fat between heart and lung keeps its arteries
+    assert np.all(shell[in_front])
+    elsewhere = plain & (y < 0.0)
+    assert np.all(shell[elsewhere])
+
+
+def test_contrast_filled_heart_keeps_the_shell_and_says_why():
+    heart, aorta, r, _, z = _sphere_and_aorta()
+    x, y, _ = _points()
+    settings = roi_totalseg.TotalSegRegionSettings()
+    image = _non_contrast_ct(heart, aorta)
+    pulmonary_artery = (np.sqrt(y ** 2 + z ** 2) <= 8.0) & (x <= 0.0)  # leaves the heart and the field of view
+    image[(heart & (r <= HEART_RADIUS - 3.0)) | aorta | pulmonary_artery] = 350
+    notes = []
+    shell = roi_totalseg.heart_shell(heart, aorta, _geometry(), settings, image=image, notes=notes)
+    assert np.array_equal(shell, roi_totalseg.heart_shell(heart, aorta, _geometry(), settings))
+    assert len(notes) == 1 and "contrast-filled vessels" in notes[0] and "not removed" in notes[0]
+
+
 def test_dilation_is_euclidean_in_millimetres_on_anisotropic_voxels():
     mask = np.zeros((21, 41, 41), dtype=bool)
     mask[10, 20, 20] = True

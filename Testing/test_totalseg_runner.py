@@ -199,6 +199,8 @@ def test_region_options_are_checked():
         roi_totalseg.TotalSegRegionSettings(backend="lungs").validate()
     with pytest.raises(RegionError, match="shell_outside_mm must be between 0 and 50 mm"):
         roi_totalseg.TotalSegRegionSettings(shell_outside_mm=80).validate()
+    with pytest.raises(RegionError, match="crossing threshold must be between 60 and 1000 HU"):
+        roi_totalseg.TotalSegRegionSettings(crossing_threshold_hu=40).validate()
     from synthetic import as_ct, blank_ct
 
     ct = as_ct(*blank_ct(), spacing=(0.5, 0.5, 3.0))

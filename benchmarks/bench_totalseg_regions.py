@@ -52,7 +52,7 @@ def main() -> int:
     for seed in range(args.first_seed, args.first_seed + args.cases):
         case = generate_case(seed, config, keep_anatomy=True)
         heart, aorta, geometry = case.heart_mask > 0, case.aorta_mask > 0, case.ct.geometry
-        shell = roi_totalseg.heart_shell(heart, aorta, geometry, settings)
+        shell = roi_totalseg.heart_shell(heart, aorta, geometry, settings, image=case.ct.array)
         for obj in case.objects:
             voxels = case.calcium_ids == obj.id
             if voxels.any():
@@ -118,14 +118,18 @@ def _speed(roi_totalseg, artery_geometry) -> None:
     x, y, z = -200 + i * spacing[0], -200 + j * spacing[1], -137 + k * spacing[2]
     aorta = np.broadcast_to(((x + 5) ** 2 + (y + 20) ** 2 <= 14 ** 2) & (z >= 30), shape).copy()
     heart = np.broadcast_to(((x - 20) / 65.0) ** 2 + ((y + 10) / 55.0) ** 2 + (z / 60.0) ** 2 <= 1, shape) & ~aorta
+    image = np.where(heart | aorta, np.int16(40), np.int16(-100))
+    image[:, 135:167, 230:270] = 700  # a sternum in front of the heart (y -95..-70 mm), crossing its shell
     print("\nspeed on a %s grid (%.0f M voxels):" % ("x".join(str(n) for n in shape[::-1]), np.prod(shape) / 1e6))
     tracemalloc.start()
     for name, work in (
             ("heart shell", lambda: roi_totalseg.heart_shell(heart, aorta, geometry,
                                                              roi_totalseg.TotalSegRegionSettings())),
+            ("heart shell with bone removal", lambda: roi_totalseg.heart_shell(
+                heart, aorta, geometry, roi_totalseg.TotalSegRegionSettings(), image=image)),
             ("shell + artery attribution", lambda: artery_geometry.assign_arteries(
-                roi_totalseg.heart_shell(heart, aorta, geometry, roi_totalseg.TotalSegRegionSettings()), heart, aorta,
-                geometry)),
+                roi_totalseg.heart_shell(heart, aorta, geometry, roi_totalseg.TotalSegRegionSettings(), image=image),
+                heart, aorta, geometry)),
             ("blood-pool reference", lambda: roi_totalseg.blood_pool_reference(heart, aorta, geometry, 3.0))):
         tracemalloc.reset_peak()
         start = time.perf_counter()

@@ -15,7 +15,8 @@ from typing import List, Optional
 from . import __version__
 from .errors import CoronaryCalciumError
 
-COMMANDS = ("score", "assess", "calibrate", "phantom", "train", "evaluate", "compare_features", "finetune_probe")
+COMMANDS = ("score", "assess", "calibrate", "phantom", "train", "evaluate", "compare_features", "finetune_probe",
+            "agreement")
 
 EXIT_OK = 0
 EXIT_INPUT_ERROR = 2

@@ -49,6 +49,10 @@ LogSink = Callable[[str], None]
 BACKENDS = ("coronary", "heart")
 HEART_CLASSES = ("heart", "aorta")
 MIN_HEART_ML = 50.0  # a heart mask smaller than this is a partial heart (field of view) or a failed segmentation
+MAX_CROSSING_SHARE = 0.2  # dense structures crossing out of more of the heart shell than this are not bone
+CROSSING_SMOOTHING_MM = 1.0  # Gaussian sigma before finding bone and cartilage
+CROSSING_MARGIN_MM = 1.5  # band voxels this close to bone or cartilage go with it (their blurred, noisy rim)
+LUNG_HU = -500.0  # below this: lung (air); the coronary arteries are never on the far side of lung from the heart
 DEEP_HEART_MM = 15.0  # blood-pool fallback: heart voxels at least this deep
 MIN_BLOOD_POOL_VOXELS = 50
 
@@ -73,6 +77,8 @@ class TotalSegRegionSettings:
     valve_margin_mm: float = 5.0
     valve_depth_mm: float = 15.0
     blood_pool_erosion_mm: float = 3.0
+    crossing_threshold_hu: float = 90.0  # after smoothing: cartilage (about 110 HU) and bone, not muscle (50 HU)
+    crossing_depth_mm: float = 3.0
     working_spacing_mm: Optional[float] = None
     assign_arteries: bool = True
     with_reference: bool = True
@@ -86,10 +92,13 @@ class TotalSegRegionSettings:
             raise RegionError("TotalSegmentator backend '%s' not known; use one of %s" % (self.backend,
                                                                                           ", ".join(BACKENDS)))
         for name in ("margin_mm", "shell_inside_mm", "shell_outside_mm", "aorta_margin_mm", "valve_margin_mm",
-                     "valve_depth_mm", "blood_pool_erosion_mm"):
+                     "valve_depth_mm", "blood_pool_erosion_mm", "crossing_depth_mm"):
             value = getattr(self, name)
             if not (0.0 <= value <= 50.0):
                 raise RegionError("%s must be between 0 and 50 mm (got %g)" % (name, value))
+        if not (60.0 <= self.crossing_threshold_hu <= 1000.0):
+            raise RegionError("crossing threshold must be between 60 and 1000 HU (got %g)"
+                              % self.crossing_threshold_hu)
         if self.working_spacing_mm is not None and not (0.3 <= self.working_spacing_mm <= 6.0):
             raise RegionError("working spacing must be between 0.3 and 6 mm (got %g)" % self.working_spacing_mm)
 
@@ -181,23 +190,54 @@ def dilate_mm(mask: np.ndarray, geometry: Geometry, margin_mm: float) -> np.ndar
 
 
 def heart_shell(heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geometry,
-                settings: TotalSegRegionSettings) -> np.ndarray:
+                settings: TotalSegRegionSettings, image: Optional[np.ndarray] = None,
+                notes: Optional[List[str]] = None) -> np.ndarray:
     """The band around the heart surface where the coronary arteries run, minus the aorta (with its wall margin) and
-    the aortic valve plane below the aortic root."""
+    the aortic valve plane below the aortic root. With the CT ``image`` (HU, z y x), the band outside the heart keeps
+    only voxels that see no lung on the straight line to the heart (``behind_lung``: chest wall and diaphragm beyond
+    the lung are left out), and dense structures that cross the band's outer surface (sternum, costal
+    cartilage, ribs, spine) are removed (``crossing_structures``), unless they would take more than
+    ``MAX_CROSSING_SHARE`` of the band (contrast-filled vessels and chambers), which is said in ``notes``."""
+    from scipy import ndimage
+
     from .artery_geometry import aortic_root
 
     spacing = _spacing_zyx(geometry)
-    box = _grown_box(heart, geometry, settings.shell_outside_mm + settings.aorta_margin_mm)
+    reach = settings.shell_outside_mm + max(settings.aorta_margin_mm,
+                                            settings.crossing_depth_mm + 1.0 if image is not None else 0.0)
+    box = _grown_box(heart, geometry, reach)
     shell = np.zeros(heart.shape, dtype=bool)
     if box is None:
         return shell
     h = heart[box]
-    outside = distance_outside_mm(h, spacing)
+    nearest_heart = np.empty((3,) + h.shape, dtype=np.int32) if image is not None else None
+    outside = ndimage.distance_transform_edt(~h, sampling=spacing, return_indices=image is not None,
+                                             indices=nearest_heart)
     inside = distance_inside_mm(h, spacing)
     band = np.where(h, inside <= settings.shell_inside_mm, outside <= settings.shell_outside_mm)
-    del outside, inside
+    del inside
+    if image is not None:  # chest wall and diaphragm beyond the lung are near the heart but not where arteries run
+        band &= ~behind_lung(band & ~h, nearest_heart, image[box] < LUNG_HU, spacing)
+        del nearest_heart
+    near_aorta = None
     if aorta is not None and aorta[box].any():
-        band &= distance_outside_mm(aorta[box], spacing) > settings.aorta_margin_mm
+        aorta_distance = distance_outside_mm(aorta[box], spacing)
+        band &= aorta_distance > settings.aorta_margin_mm
+        near_aorta = aorta_distance <= settings.aorta_margin_mm + settings.crossing_depth_mm
+        del aorta_distance
+    if image is not None:
+        beyond = outside > settings.shell_outside_mm + settings.crossing_depth_mm
+        if near_aorta is not None:
+            beyond &= ~near_aorta
+        crossing = crossing_structures(image[box], band, beyond, spacing, settings.crossing_threshold_hu)
+        removed, total = int(np.count_nonzero(crossing)), int(np.count_nonzero(band))
+        if removed > MAX_CROSSING_SHARE * total:
+            _note(notes, "dense structures reaching out of the heart shell fill %.0f%% of it (contrast-filled "
+                         "vessels?): bone entering the shell was not removed" % (100.0 * removed / max(total, 1)))
+        else:
+            band &= ~crossing
+    del outside
+    if aorta is not None and aorta[box].any():
         root = aortic_root(aorta, heart, geometry)
         if root is not None:
             candidates = np.argwhere(band)  # only the band's voxels are tested against the valve cylinder
@@ -205,6 +245,58 @@ def heart_shell(heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geomet
             band[tuple(candidates[inside_valve].T)] = False
     shell[box] = band
     return shell
+
+
+def behind_lung(candidates: np.ndarray, nearest_heart: np.ndarray, lung: np.ndarray,
+                spacing_zyx: Sequence[float], chunk: int = 200000) -> np.ndarray:
+    """Which ``candidates`` (bool, z y x) see ``lung`` on the straight line to their nearest heart voxel
+    (``nearest_heart``: the 3 x shape index array of the distance transform), sampled every half millimetre or
+    voxel. The coronary arteries are never on the far side of lung from the heart; chest wall and diaphragm may be."""
+    blocked = np.zeros(candidates.shape, dtype=bool)
+    points = np.argwhere(candidates)
+    step_mm = min(0.5, min(spacing_zyx))
+    for first in range(0, len(points), chunk):
+        voxel = points[first:first + chunk]
+        target = nearest_heart[:, voxel[:, 0], voxel[:, 1], voxel[:, 2]].T
+        offset = (target - voxel).astype(np.float32)
+        length_mm = np.sqrt(((offset * np.asarray(spacing_zyx, dtype=np.float32)) ** 2).sum(axis=1))
+        hit = np.zeros(len(voxel), dtype=bool)
+        samples = int(np.ceil(length_mm.max() / step_mm)) if len(voxel) else 0
+        for t in np.arange(1, samples) / float(samples):
+            sample = np.rint(voxel + t * offset).astype(np.intp)
+            hit |= lung[sample[:, 0], sample[:, 1], sample[:, 2]]
+        blocked[voxel[hit, 0], voxel[hit, 1], voxel[hit, 2]] = True
+    return blocked
+
+
+def _note(notes: Optional[List[str]], text: str) -> None:
+    if notes is not None:
+        notes.append(text)
+
+
+def crossing_structures(image: np.ndarray, band: np.ndarray, beyond: np.ndarray, spacing_zyx: Sequence[float],
+                        threshold_hu: float) -> np.ndarray:
+    """Voxels of ``band`` on or within ``CROSSING_MARGIN_MM`` of a dense structure that reaches ``beyond`` it: bone
+    and cartilage entering the heart shell from outside. Dense: 26-connected at or above ``threshold_hu`` after a
+    Gaussian smoothing of ``CROSSING_SMOOTHING_MM`` (so that noise neither splits a cartilage nor makes muscle dense).
+    Coronary calcium lies in the epicardial fat inside the band and does not reach out; calcium that touches the aorta
+    stays (``beyond`` leaves the aorta's surroundings out)."""
+    from scipy import ndimage
+
+    smoothed = ndimage.gaussian_filter(image.astype(np.float32), [CROSSING_SMOOTHING_MM / s for s in spacing_zyx])
+    dense = smoothed >= threshold_hu
+    del smoothed
+    components, count = ndimage.label(dense, structure=np.ones((3, 3, 3), dtype=bool))
+    if count == 0:
+        return np.zeros(band.shape, dtype=bool)
+    reaching_out = np.zeros(count + 1, dtype=bool)
+    reaching_out[np.unique(components[dense & beyond])] = True
+    reaching_out[0] = False
+    crossing = reaching_out[components]
+    del components
+    if not crossing.any():
+        return crossing
+    return (distance_outside_mm(crossing, spacing_zyx) <= CROSSING_MARGIN_MM) & band
 
 
 def _in_valve_zone(indices_zyx: np.ndarray, geometry: Geometry, root, settings: TotalSegRegionSettings) -> np.ndarray:
@@ -336,12 +428,12 @@ def _heart_backend(ct: CTVolume, settings: TotalSegRegionSettings, runner: _Runn
     heart, aorta = _heart_and_aorta(labels, "total")
     del labels
     _check_heart(heart, run, ct, runner.notes)
-    shell = heart_shell(heart, aorta, ct.geometry, settings)
+    shell = heart_shell(heart, aorta, ct.geometry, settings, image=ct.array, notes=runner.notes)
     if not shell.any():
         raise RegionError("the heart-surface region is empty after removing the aorta: check the shell settings")
-    source = "TotalSegmentator heart shell (%s; %g mm inside to %g mm outside the heart surface, aorta +%g mm and "\
-             "valve plane removed)" % (totalseg.describe(run), settings.shell_inside_mm, settings.shell_outside_mm,
-                                        settings.aorta_margin_mm)
+    source = ("TotalSegmentator heart shell (%s; %g mm inside to %g mm outside the heart surface, aorta +%g mm, "
+              "valve plane and bone entering from outside removed)"
+              % (totalseg.describe(run), settings.shell_inside_mm, settings.shell_outside_mm, settings.aorta_margin_mm))
     return _finish(ct, settings, shell, heart, aorta, source)
 
 

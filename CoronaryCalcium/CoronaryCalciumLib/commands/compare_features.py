@@ -15,7 +15,7 @@ def register(subparsers) -> None:
         "compare-features",
         help="table + plot of every feature set x classifier of a training run, with paired tests",
         description="Read the report.json of a `train` run and write comparison.md, comparison.csv and comparison.png: "
-                    "pooled out-of-fold metrics with 95%% bootstrap CIs for every feature set x classifier, and the "
+                    "pooled out-of-fold metrics with 95% bootstrap CIs for every feature set x classifier, and the "
                     "paired t-tests between feature sets (plain and Nadeau-Bengio corrected).",
     )
     parser.add_argument("run", help="folder written by train for one task (OUT/binary) or its report.json")

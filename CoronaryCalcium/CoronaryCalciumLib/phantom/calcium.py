@@ -114,6 +114,7 @@ class CalciumObject:
             "hu": round(self.hu, 1),
             "mass_mg": round(self.mass_mg, 5),
             "distance_from_ostium_mm": round(float(self.path_mm), 1) if self.coronary else None,
+            "motion_mm": [round(float(v), 3) for v in self.motion_mm] if self.motion_mm is not None else None,
         }
 
 
