@@ -44,18 +44,25 @@ def write_heart_shell_region(case_dir: str) -> str:
     from CoronaryCalciumLib import artery_geometry, roi_totalseg
     from CoronaryCalciumLib.ct import load_ct
 
-    path = os.path.join(case_dir, "heart_shell.nii.gz")
     ct = load_ct(os.path.join(case_dir, "image.nii.gz"))
-    geometry = ct.geometry
-    heart_image = sitk.ReadImage(os.path.join(case_dir, "heart.nii.gz"))
-    heart = sitk.GetArrayFromImage(heart_image) > 0
-    aorta = sitk.GetArrayFromImage(sitk.ReadImage(os.path.join(case_dir, "aorta.nii.gz"))) > 0
-    shell = roi_totalseg.heart_shell(heart, aorta, geometry, roi_totalseg.TotalSegRegionSettings(), image=ct.array)
-    labels = artery_geometry.assign_arteries(shell, heart, aorta, geometry).labels
+    heart, aorta = (roi_totalseg.read_labels_on_ct_grid(os.path.join(case_dir, name), ct)[0] > 0
+                    for name in ("heart.nii.gz", "aorta.nii.gz"))
+    shell = roi_totalseg.heart_shell(heart, aorta, ct.geometry, roi_totalseg.TotalSegRegionSettings(), image=ct.array)
+    labels = artery_geometry.assign_arteries(shell, heart, aorta, ct.geometry).labels
     region = sitk.GetImageFromArray(labels.astype("uint8"))
-    region.CopyInformation(heart_image)
+    region.CopyInformation(ct.image)
+    path = os.path.join(case_dir, "heart_shell.nii.gz")
     sitk.WriteImage(region, path, True)
     return path
+
+
+def scenario_mask(cohort: str, row, scenario: str) -> str:
+    case_dir = os.path.join(cohort, os.path.dirname(row["image"]))
+    if scenario == "exact":
+        return os.path.join(case_dir, "coronary_exact.nii.gz")
+    if scenario == "pseudo-label":
+        return os.path.join(cohort, row["mask"])
+    return write_heart_shell_region(case_dir)
 
 
 def scenario_manifest(cohort: str, rows, scenario: str) -> str:
@@ -64,11 +71,7 @@ def scenario_manifest(cohort: str, rows, scenario: str) -> str:
         writer = csv.writer(stream)
         writer.writerow(["id", "image", "mask"])
         for row in rows:
-            case_dir = os.path.join(cohort, os.path.dirname(row["image"]))
-            mask = {"exact": os.path.join(case_dir, "coronary_exact.nii.gz"),
-                    "pseudo-label": os.path.join(cohort, row["mask"]),
-                    "heart shell": write_heart_shell_region(case_dir) if scenario == "heart shell" else ""}[scenario]
-            writer.writerow([row["id"], os.path.join(cohort, row["image"]), mask])
+            writer.writerow([row["id"], os.path.join(cohort, row["image"]), scenario_mask(cohort, row, scenario)])
     return path
 
 

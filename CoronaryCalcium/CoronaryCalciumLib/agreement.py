@@ -54,6 +54,7 @@ class Pairing:
     not_assessed: List[Tuple[str, str]]  # (id, status or error) of measured cases that did not finish
     only_measured: List[str]
     only_reference: List[str]
+    reference_rows: Dict[str, Dict[str, str]] = field(default_factory=dict)  # every reference row by id
 
 
 @dataclass
@@ -148,12 +149,10 @@ def icc_absolute_agreement(ratings: np.ndarray, alpha: float = 0.05) -> Dict[str
     if denominator <= 0:
         raise InputError("ICC is undefined: every case has the same score on both sides")
     icc = (msr - mse) / denominator
-    if mse <= 0:  # perfect agreement
+    if mse <= 0 or icc >= 1:  # perfect agreement: no interval
         return {"icc": float(icc), "ci_low": float(icc), "ci_high": float(icc), "n": int(n)}
-    a = k * icc / (n * (1 - icc)) if icc < 1 else math.inf
-    b = 1 + k * icc * (n - 1) / (n * (1 - icc)) if icc < 1 else math.inf
-    if not math.isfinite(a):
-        return {"icc": float(icc), "ci_low": float(icc), "ci_high": float(icc), "n": int(n)}
+    a = k * icc / (n * (1 - icc))
+    b = 1 + k * icc * (n - 1) / (n * (1 - icc))
     v = (a * msc + b * mse) ** 2 / ((a * msc) ** 2 / (k - 1) + (b * mse) ** 2 / ((n - 1) * (k - 1)))
     f_low = f_distribution.ppf(1 - alpha / 2, n - 1, v)
     f_high = f_distribution.ppf(1 - alpha / 2, v, n - 1)
@@ -286,7 +285,7 @@ def pair_tables(measured_csv: str, reference_csv: str) -> Pairing:
     if not cases:
         raise InputError("no case of %s is in %s with a finished assessment: the tables share no IDs"
                          % (measured_csv, reference_csv))
-    return Pairing(cases, not_assessed, only_measured, only_reference)
+    return Pairing(cases, not_assessed, only_measured, only_reference, reference)
 
 
 def match_lesions(truth_objects: Sequence[Mapping[str, object]], measured_lesions: Sequence[Mapping[str, object]],
@@ -312,18 +311,16 @@ def match_lesions(truth_objects: Sequence[Mapping[str, object]], measured_lesion
     return detected.tolist(), kinds
 
 
-def lesion_agreement(case_ids: Sequence[str], measured_dir: str, reference_csv: str,
+def lesion_agreement(pairing: Pairing, measured_dir: str, reference_dir: str,
                      tolerance_mm: float = DEFAULT_MATCH_TOLERANCE_MM) -> Optional[LesionAgreement]:
-    """Lesion-level detection over ``case_ids``, or None when the reference has no ``truth`` column or the measured
-    folder has no ``<id>/result.json``."""
-    rows = {row["id"]: row for row in _read_csv(reference_csv)}
-    reference_dir = os.path.dirname(os.path.abspath(reference_csv))
+    """Lesion-level detection over the paired cases, or None when the reference has no ``truth`` column (paths
+    relative to ``reference_dir``) or the measured folder has no ``<id>/result.json``."""
     totals = dict(cases=0, truth_lesions=0, truth_detected=0, truth_volume_mm3=0.0, truth_detected_volume_mm3=0.0,
                   measured_lesions=0, measured_true=0, measured_on_extracoronary=0, measured_volume_mm3=0.0,
                   measured_true_volume_mm3=0.0)
     by_size: Dict[str, List[int]] = {}
-    for case_id in case_ids:
-        truth_path = rows[case_id].get("truth")
+    for case_id in (c.id for c in pairing.cases):
+        truth_path = pairing.reference_rows[case_id].get("truth")
         result_path = os.path.join(measured_dir, case_id, "result.json")
         if not truth_path or not os.path.isfile(result_path):
             return None
@@ -494,8 +491,8 @@ def write_agreement(measured_csv: str, reference_csv: str, out_dir: str,
     from .files import atomic_path, plain_json, write_text_atomic
 
     pairing = pair_tables(measured_csv, reference_csv)
-    lesions = lesion_agreement([c.id for c in pairing.cases], os.path.dirname(os.path.abspath(measured_csv)),
-                               reference_csv, tolerance_mm)
+    lesions = lesion_agreement(pairing, os.path.dirname(os.path.abspath(measured_csv)),
+                               os.path.dirname(os.path.abspath(reference_csv)), tolerance_mm)
     agreement = measure_agreement(pairing, lesions)
     if lesions is None:
         agreement.notes.append("lesion level: needs a reference with a 'truth' column (phantom manifest) and "

@@ -210,6 +210,8 @@ def heart_shell(heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geomet
     if box is None:
         return shell
     h = heart[box]
+    has_aorta = aorta is not None and bool(aorta[box].any())
+    ct_box = image[box] if image is not None else None
     nearest_heart = np.empty((3,) + h.shape, dtype=np.int32) if image is not None else None
     outside = ndimage.distance_transform_edt(~h, sampling=spacing, return_indices=image is not None,
                                              indices=nearest_heart)
@@ -217,10 +219,10 @@ def heart_shell(heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geomet
     band = np.where(h, inside <= settings.shell_inside_mm, outside <= settings.shell_outside_mm)
     del inside
     if image is not None:  # chest wall and diaphragm beyond the lung are near the heart but not where arteries run
-        band &= ~behind_lung(band & ~h, nearest_heart, image[box] < LUNG_HU, spacing)
+        band &= ~behind_lung(band & ~h, nearest_heart, ct_box < LUNG_HU, spacing)
         del nearest_heart
     near_aorta = None
-    if aorta is not None and aorta[box].any():
+    if has_aorta:
         aorta_distance = distance_outside_mm(aorta[box], spacing)
         band &= aorta_distance > settings.aorta_margin_mm
         near_aorta = aorta_distance <= settings.aorta_margin_mm + settings.crossing_depth_mm
@@ -229,7 +231,7 @@ def heart_shell(heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geomet
         beyond = outside > settings.shell_outside_mm + settings.crossing_depth_mm
         if near_aorta is not None:
             beyond &= ~near_aorta
-        crossing = crossing_structures(image[box], band, beyond, spacing, settings.crossing_threshold_hu)
+        crossing = crossing_structures(ct_box, band, beyond, spacing, settings.crossing_threshold_hu)
         removed, total = int(np.count_nonzero(crossing)), int(np.count_nonzero(band))
         if removed > MAX_CROSSING_SHARE * total:
             _note(notes, "dense structures reaching out of the heart shell fill %.0f%% of it (contrast-filled "
@@ -237,7 +239,7 @@ def heart_shell(heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geomet
         else:
             band &= ~crossing
     del outside
-    if aorta is not None and aorta[box].any():
+    if has_aorta:
         root = aortic_root(aorta, heart, geometry)
         if root is not None:
             candidates = np.argwhere(band)  # only the band's voxels are tested against the valve cylinder
@@ -261,7 +263,7 @@ def behind_lung(candidates: np.ndarray, nearest_heart: np.ndarray, lung: np.ndar
         offset = (target - voxel).astype(np.float32)
         length_mm = np.sqrt(((offset * np.asarray(spacing_zyx, dtype=np.float32)) ** 2).sum(axis=1))
         hit = np.zeros(len(voxel), dtype=bool)
-        samples = int(np.ceil(length_mm.max() / step_mm)) if len(voxel) else 0
+        samples = int(np.ceil(length_mm.max() / step_mm))
         for t in np.arange(1, samples) / float(samples):
             sample = np.rint(voxel + t * offset).astype(np.intp)
             hit |= lung[sample[:, 0], sample[:, 1], sample[:, 2]]
@@ -290,8 +292,7 @@ def crossing_structures(image: np.ndarray, band: np.ndarray, beyond: np.ndarray,
     if count == 0:
         return np.zeros(band.shape, dtype=bool)
     reaching_out = np.zeros(count + 1, dtype=bool)
-    reaching_out[np.unique(components[dense & beyond])] = True
-    reaching_out[0] = False
+    reaching_out[np.unique(components[dense & beyond])] = True  # labels of dense voxels: never the background 0
     crossing = reaching_out[components]
     del components
     if not crossing.any():
@@ -432,7 +433,7 @@ def _heart_backend(ct: CTVolume, settings: TotalSegRegionSettings, runner: _Runn
     if not shell.any():
         raise RegionError("the heart-surface region is empty after removing the aorta: check the shell settings")
     source = ("TotalSegmentator heart shell (%s; %g mm inside to %g mm outside the heart surface, aorta +%g mm, "
-              "valve plane and bone entering from outside removed)"
+              "valve plane, tissue behind lung and bone entering from outside removed)"
               % (totalseg.describe(run), settings.shell_inside_mm, settings.shell_outside_mm, settings.aorta_margin_mm))
     return _finish(ct, settings, shell, heart, aorta, source)
 
