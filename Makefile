@@ -26,7 +26,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 test-slow: setup
-	$(BIN)/python -m pytest -q -m slow --ignore=Testing/test_totalseg_end_to_end.py
+	$(BIN)/python -m pytest -q -m slow --ignore=Testing/region/test_totalseg_end_to_end.py
 
 test-all: test test-slow test-totalseg test-embeddings
 
@@ -41,7 +41,7 @@ $(TS_STAMP): $(STAMP)
 
 # the real totalsegmentator() code path with tiny random-weight nnU-Net models (slow: about 3-4 min)
 test-totalseg: setup-totalseg
-	CORONARY_CALCIUM_REQUIRE_TOTALSEG=1 $(BIN)/python -m pytest -q -m slow Testing/test_totalseg_end_to_end.py
+	CORONARY_CALCIUM_REQUIRE_TOTALSEG=1 $(BIN)/python -m pytest -q -m slow Testing/region/test_totalseg_end_to_end.py
 
 # CT-FM / RadImageNet extra: CPU torch first, then MONAI and safetensors
 EMB_STAMP := $(VENV)/.embeddings
@@ -54,7 +54,7 @@ $(EMB_STAMP): $(STAMP)
 
 # random-weight CT-FM / RadImageNet end to end, weights errors, leakage, comparison, fine-tuning probe (~2.5 min)
 test-embeddings: setup-embeddings
-	CORONARY_CALCIUM_REQUIRE_EMBEDDINGS=1 $(BIN)/python -m pytest -q -m "slow or not slow" Testing/test_embeddings_extractors.py Testing/test_embeddings_weights.py Testing/test_embeddings_protocol.py Testing/test_embeddings_finetune.py
+	CORONARY_CALCIUM_REQUIRE_EMBEDDINGS=1 $(BIN)/python -m pytest -q -m "slow or not slow" Testing/features/embeddings Testing/classifier/test_embeddings_protocol.py Testing/classifier/test_embeddings_finetune.py
 
 bench-embeddings: setup-embeddings
 	$(BIN)/python benchmarks/bench_embeddings.py
@@ -62,7 +62,7 @@ bench-embeddings: setup-embeddings
 # synthetic phantoms + RANDOM weights: shows the comparison pipeline runs, says nothing about performance (~15 min)
 demo-embeddings: setup-embeddings
 	$(BIN)/coronary-calcium phantom demo-embeddings/cohort --cohort 24 --small --workers 2
-	$(BIN)/python -c "from CoronaryCalciumLib.random_weights import write_random_ctfm as c, write_random_radimagenet as r; c('demo-embeddings/weights/ctfm'); r('demo-embeddings/weights/radimagenet.pt')"
+	$(BIN)/python -c "from CoronaryCalciumLib.features.embeddings.random_weights import write_random_ctfm as c, write_random_radimagenet as r; c('demo-embeddings/weights/ctfm'); r('demo-embeddings/weights/radimagenet.pt')"
 	$(BIN)/coronary-calcium train demo-embeddings/cohort/manifest.csv --out demo-embeddings/run --features radiomics ctfm radimagenet radiomics+ctfm --grid quick --outer-folds 3 --inner-folds 3 --synthetic --no-trust --ctfm-weights demo-embeddings/weights/ctfm --radimagenet-weights demo-embeddings/weights/radimagenet.pt
 	$(BIN)/coronary-calcium compare-features demo-embeddings/run/binary --note "Synthetic phantoms and RANDOM-weight embeddings: says nothing about real-data performance"
 
@@ -77,7 +77,7 @@ bench: setup
 
 # retrain the shipped classifiers on a fresh synthetic cohort (about 10 min on 2 cores)
 shipped-model: setup
-	$(BIN)/python models/train_shipped_model.py
+	$(BIN)/python tools/train_shipped_model.py
 
 bench-phantom: setup
 	$(BIN)/python benchmarks/bench_phantom.py

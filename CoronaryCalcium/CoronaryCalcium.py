@@ -31,6 +31,8 @@ from slicer.parameterNodeWrapper import (
 
 from slicer import vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
 
+
+# the core's progress.Progress: the core is imported inside functions only (dependencies install on first use)
 Progress = Callable[[float, str], None]
 Log = Callable[[str], None]
 
@@ -150,12 +152,11 @@ class CoronaryCalciumParameterNode:
 # Standard terminology (DICOM / SNOMED CT codes as Slicer's terminology lists use them)
 #
 
-ARTERY_ORDER = ("LM", "LAD", "LCX", "RCA", "unassigned")
 
 
 def arteryColor(artery: str) -> Tuple[float, float, float]:
     """The artery's colour (RGB 0-1), the same as in the core's reports and .seg.nrrd files."""
-    from CoronaryCalciumLib.roi import ARTERY_COLORS
+    from CoronaryCalciumLib.region.arteries import ARTERY_COLORS
 
     return tuple(float(c) for c in ARTERY_COLORS[artery])
 
@@ -165,14 +166,14 @@ REGION_COLORS = {"coronary": (0.80, 0.20, 0.20), "heart": (0.81, 0.43, 0.33)}
 
 def regionTerminology(artery: str, heart: bool = False) -> str:
     """Anatomical-structure entry for an artery (LM/LAD/LCX/RCA), the coronary tree ('unassigned') or the heart."""
-    from CoronaryCalciumLib.terminology import region_terminology
+    from CoronaryCalciumLib.region.terminology import region_terminology
 
     return region_terminology(artery, heart=heart)
 
 
 def calciumTerminology(artery: str) -> str:
     """Pathologic calcification located in an artery (or in the coronary tree for unassigned calcium)."""
-    from CoronaryCalciumLib.terminology import calcium_terminology
+    from CoronaryCalciumLib.region.terminology import calcium_terminology
 
     return calcium_terminology(artery)
 
@@ -255,7 +256,7 @@ def topFeatures(assessment, count: int = 10) -> List[Tuple[str, float]]:
     prediction = assessment.classifier
     if prediction is None:
         return []
-    from CoronaryCalciumLib.explanations import display_name
+    from CoronaryCalciumLib.classifier.explanations import display_name
 
     return [(display_name(item.feature), float(item.contribution)) for item in prediction.top_contributions[:count]]
 
@@ -660,7 +661,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
     def __init__(self) -> None:
         ScriptedLoadableModuleLogic.__init__(self)
         self.outputs = CoronaryCalciumOutputs()
-        self.lastCase = None
+        self.lastAssessment = None
 
     def getParameterNode(self):
         return CoronaryCalciumParameterNode(super().getParameterNode())
@@ -685,7 +686,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
     def ctFromVolumeNode(self, volumeNode):
         """The core ``CTVolume`` of a scalar volume node, sharing its voxels (no copy); metadata from DICOM if loaded so."""
-        from CoronaryCalciumLib.ct import ct_from_array
+        from CoronaryCalciumLib.io.ct import ct_from_array
 
         if volumeNode is None or volumeNode.GetImageData() is None:
             from CoronaryCalciumLib.errors import InputError
@@ -700,7 +701,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
     def metadataOfVolumeNode(self, volumeNode):
         """CTMetadata from the DICOM header of the volume's first instance (when loaded from DICOM), else minimal."""
-        from CoronaryCalciumLib.ct import CTMetadata
+        from CoronaryCalciumLib.io.ct import CTMetadata
 
         metadata = CTMetadata(source=volumeNode.GetName(), format="Slicer volume", modality=None)
         instanceUids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
@@ -723,7 +724,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
         import types
 
-        from CoronaryCalciumLib.dicom_series import contrast_agent_from_header
+        from CoronaryCalciumLib.io.dicom import contrast_agent_from_header
 
         header = types.SimpleNamespace(ContrastBolusAgent=tag("0018,0010") or "", ContrastBolusRoute=tag("0018,1040") or "")
         metadata.format = "DICOM (Slicer)"
@@ -746,7 +747,8 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         one unassigned region.
         """
         from CoronaryCalciumLib.errors import RegionError
-        from CoronaryCalciumLib.roi import artery_for_name, region_from_array
+        from CoronaryCalciumLib.region.mask import region_from_array
+        from CoronaryCalciumLib.region.arteries import artery_for_name
 
         segmentation = segmentationNode.GetSegmentation()
         ids = [segmentId for segmentId in (segmentIds or []) if segmentId]
@@ -776,9 +778,9 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
                                    progress: Optional[Progress], log: Optional[Log]):
         """Region from TotalSegmentator ('coronary' or 'heart'), run by the core in a subprocess of Slicer's Python so
         the GUI keeps running; each output line goes to ``log`` (which may raise AssessmentCancelled to stop it)."""
-        from CoronaryCalciumLib import roi_totalseg
+        from CoronaryCalciumLib.region import totalseg_region
 
-        return roi_totalseg.region_from_totalsegmentator(
+        return totalseg_region.region_from_totalsegmentator(
             ct, backend=backend, fast=fast, device=device, margin_mm=marginMm, runner="subprocess",
             python_executable=self.pythonExecutable(), progress=progress, log=log)
 
@@ -821,13 +823,14 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
           threshold; ``calibrationFactor`` is c_HA in mg/(mm3 HU) (None: mass not reported).
         :param runClassifier: extract radiomics features and run the classifier (the shipped model, or ``modelPath``).
         :param outputs: nodes to reuse; missing ones are created. The nodes written are in ``self.outputs``, and the CT,
-          region and assessment in ``self.lastCase`` (for ``exportResults``).
+          region and assessment in ``self.lastAssessment`` (for ``exportResults``).
         :raises CoronaryCalciumError: (InputError, RegionError, ContrastError) with a one-line message for bad input.
         """
         import time
 
         from CoronaryCalciumLib.pipeline import assess
-        from CoronaryCalciumLib.scoring import ScoringSettings
+        from CoronaryCalciumLib.progress import subrange
+        from CoronaryCalciumLib.scoring.agatston import scoring_settings
 
         source = RegionSource(regionSource.value if isinstance(regionSource, RegionSource) else regionSource)
         progress = progress or (lambda fraction, message: None)
@@ -836,10 +839,8 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
         progress(0.02, _("Reading the CT volume"))
         ct = self.ctFromVolumeNode(inputVolume)
-        settings = ScoringSettings(
-            threshold_hu=thresholdHU, min_area_mm2=minAreaMm2, connectivity=connectivity, kvp=kvp,
-            calibration_factor=calibrationFactor or None, allow_contrast=allowContrast)
-        settings.validate()
+        settings = scoring_settings(threshold_hu=thresholdHU, min_area_mm2=minAreaMm2, connectivity=connectivity,
+                                    kvp=kvp, calibration_factor=calibrationFactor or None, allow_contrast=allowContrast)
 
         if source == RegionSource.SEGMENTATION:
             if segmentationNode is None:
@@ -852,17 +853,16 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             progress(0.05, _("Segmenting with TotalSegmentator (this may take minutes on CPU)"))
             region = self.regionFromTotalSegmentator(ct, source.value, fast if source == RegionSource.HEART else None,
                                                      device, coronaryMarginMm,
-                                                     _subrange(progress, 0.05, 0.6), log)
+                                                     subrange(progress, 0.05, 0.6), log)
 
         progress(0.6, _("Scoring calcium"))
-        assessment = assess(ct, region, settings, case_id=inputVolume.GetName(), progress=_subrange(progress, 0.6, 0.75))
+        assessment = assess(ct, region, settings, case_id=inputVolume.GetName(),
+                            progress=subrange(progress, 0.6, 0.75))
 
         if runClassifier:
             progress(0.75, _("Extracting radiomics features and running the classifier"))
-            self.classify(ct, region, assessment, _subrange(progress, 0.75, 0.92), modelPath)
-        from CoronaryCalciumLib.pipeline import CaseResult
-
-        self.lastCase = CaseResult(ct=ct, region=region, assessment=assessment)
+            self.classify(ct, region, assessment, subrange(progress, 0.75, 0.92), modelPath)
+        self.lastAssessment = assessment  # carries the CT and region: exportResults writes the same files as the CLI
 
         progress(0.92, _("Writing results into the scene"))
         self.outputs = self.writeOutputs(assessment, region, inputVolume, source, segmentationNode, outputs)
@@ -920,7 +920,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         classifier cannot run (no model, region too small for texture features, pyradiomics missing) the scores stand
         and the reason is added to the warnings.
         """
-        from CoronaryCalciumLib.classify import classifier_step
+        from CoronaryCalciumLib.classifier.step import classifier_step
 
         classify = classifier_step(modelPath or "shipped", top=10, progress=progress, strict=False)
         classify(ct, region, assessment)
@@ -983,9 +983,9 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             if heart and artery == "unassigned":
                 name, color, terminology = "Heart region", REGION_COLORS["heart"], regionTerminology("", heart=True)
             else:
-                from CoronaryCalciumLib.terminology import ARTERY_NAMES
+                from CoronaryCalciumLib.region.arteries import ARTERY_LONG_NAMES
 
-                name = ARTERY_NAMES[artery]
+                name = ARTERY_LONG_NAMES[artery]
                 color = arteryColor(artery) if artery != "unassigned" else REGION_COLORS["coronary"]
                 terminology = regionTerminology(artery)
             mask = np.equal(region.labels, value).view(np.uint8)
@@ -993,12 +993,14 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
     def writeCalciumSegmentation(self, segmentationNode, assessment, volumeNode) -> None:
         """One segment per artery holding scored calcium, in the artery's colour, coded as calcification in it."""
+        from CoronaryCalciumLib.region.arteries import ARTERIES_AND_UNASSIGNED
+
         self._resetSegmentation(segmentationNode, volumeNode)
         score = assessment.score
-        arteries = [artery for artery in ARTERY_ORDER if score.per_artery[artery].lesion_count > 0]
+        arteries = [artery for artery in ARTERIES_AND_UNASSIGNED if score.per_artery[artery].lesion_count > 0]
         if not arteries:
             return
-        values = {artery: index for index, artery in enumerate(ARTERY_ORDER, start=1)}
+        values = {artery: index for index, artery in enumerate(ARTERIES_AND_UNASSIGNED, start=1)}
         labels = score.artery_label_volume(values)
         for artery in arteries:
             mask = np.equal(labels, values[artery]).view(np.uint8)
@@ -1025,8 +1027,10 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
     def writeArteryTable(self, tableNode, assessment) -> None:
         """Agatston, volume, mass and lesion count per artery, with a total row."""
+        from CoronaryCalciumLib.region.arteries import ARTERIES_AND_UNASSIGNED
+
         score = assessment.score
-        rows = [(artery, score.per_artery[artery]) for artery in ARTERY_ORDER]
+        rows = [(artery, score.per_artery[artery]) for artery in ARTERIES_AND_UNASSIGNED]
         self._fillTable(tableNode, [
             ("Artery", "string", [artery for artery, _entry in rows] + ["Total"], ""),
             ("Agatston", "double", [entry.agatston for _a, entry in rows] + [score.agatston], ""),
@@ -1087,15 +1091,15 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
     # --- export and batch ----------------------------------------------------------------------------------------------
 
-    def exportResults(self, folder: str, case=None) -> List[str]:
+    def exportResults(self, folder: str, assessment=None) -> List[str]:
         """Write the last assessment's files with the core's writers (the same as the command line's): result.json,
         lesions.csv, region.seg.nrrd, calcium.seg.nrrd and report.html. Returns the paths written."""
-        from CoronaryCalciumLib.export import write_case_outputs
+        from CoronaryCalciumLib.reporting.case_files import write_case_outputs
 
-        case = case or self.lastCase
-        if case is None:
+        assessment = assessment or self.lastAssessment
+        if assessment is None:
             raise ValueError("nothing to export: run an assessment first")
-        return sorted(write_case_outputs(folder, case).values())
+        return sorted(write_case_outputs(folder, assessment).values())
 
     def processFiles(self, inputs: Sequence[str], outputFolder: str, mask: Optional[str] = None,
                      regionSource: str = "mask", kvp: Optional[float] = None, thresholdHU: Optional[float] = None,
@@ -1115,15 +1119,14 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         :returns: the core's ``BatchReport`` (``rows``: one summary row per case; ``failed``).
         """
         from CoronaryCalciumLib.batch import BatchOptions, discover, run_batch
-        from CoronaryCalciumLib.scoring import ScoringSettings
+        from CoronaryCalciumLib.scoring.agatston import scoring_settings
 
-        settings = ScoringSettings(threshold_hu=thresholdHU, min_area_mm2=minAreaMm2, connectivity=connectivity,
-                                   kvp=kvp, calibration_factor=calibrationFactor or None, allow_contrast=allowContrast)
-        settings.validate()
+        settings = scoring_settings(threshold_hu=thresholdHU, min_area_mm2=minAreaMm2, connectivity=connectivity,
+                                    kvp=kvp, calibration_factor=calibrationFactor or None, allow_contrast=allowContrast)
         cases = discover(list(inputs), mask=mask)
         totalsegSettings = None
         if regionSource != "mask":
-            from CoronaryCalciumLib.roi_totalseg import TotalSegRegionSettings
+            from CoronaryCalciumLib.region.totalseg_region import TotalSegRegionSettings
 
             totalsegSettings = TotalSegRegionSettings(backend=regionSource, in_process=False,
                                                       python_executable=self.pythonExecutable())
@@ -1214,19 +1217,9 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
     def setTotalSegmentatorLicense(self, licenseNumber: str, log: Optional[Log] = None) -> None:
         """Store the TotalSegmentator licence number (the core runs TotalSegmentator's own licence tool)."""
-        from CoronaryCalciumLib import roi_totalseg
+        from CoronaryCalciumLib.region import totalseg_region
 
-        roi_totalseg.set_license(licenseNumber, python_executable=self.pythonExecutable(), log=log)
-
-
-def _subrange(progress: Optional[Progress], start: float, stop: float) -> Progress:
-    """A progress callback mapping 0..1 onto start..stop of ``progress``."""
-
-    def scaled(fraction: float, message: str) -> None:
-        if progress is not None:
-            progress(start + (stop - start) * max(0.0, min(1.0, float(fraction))), message)
-
-    return scaled
+        totalseg_region.set_license(licenseNumber, python_executable=self.pythonExecutable(), log=log)
 
 
 #
@@ -1256,8 +1249,8 @@ class CoronaryCalciumTest(ScriptedLoadableModuleTest):
         self.delayDisplay("Generating a phantom (about 5 s)")
         from CoronaryCalciumLib.phantom import generate_case, materials, small_config
         from CoronaryCalciumLib.pipeline import assess
-        from CoronaryCalciumLib.roi import ARTERIES
-        from CoronaryCalciumLib.scoring import ScoringSettings
+        from CoronaryCalciumLib.region.arteries import ARTERIES
+        from CoronaryCalciumLib.scoring.agatston import ScoringSettings
 
         case = generate_case(21, small_config(burden="severe", noise_sd_hu=20.0))
         ct = case.ct
@@ -1293,9 +1286,11 @@ class CoronaryCalciumTest(ScriptedLoadableModuleTest):
         outputs = logic.outputs
         self.assertIs(outputs.regionSegmentation, segmentationNode)
         self.assertEqual(outputs.lesionTable.GetNumberOfRows(), len(result.score.lesions))
-        self.assertEqual(outputs.arteryTable.GetNumberOfRows(), len(ARTERY_ORDER) + 1)
+        from CoronaryCalciumLib.region.arteries import ARTERIES_AND_UNASSIGNED
+
+        self.assertEqual(outputs.arteryTable.GetNumberOfRows(), len(ARTERIES_AND_UNASSIGNED) + 1)
         calcium = outputs.calciumSegmentation.GetSegmentation()
-        withCalcium = [artery for artery in ARTERY_ORDER if result.score.per_artery[artery].lesion_count]
+        withCalcium = [artery for artery in ARTERIES_AND_UNASSIGNED if result.score.per_artery[artery].lesion_count]
         self.assertTrue(withCalcium)
         self.assertEqual(calcium.GetNumberOfSegments(), len(withCalcium))
         self.assertIsNotNone(outputs.summaryTable)

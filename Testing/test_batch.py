@@ -18,9 +18,9 @@ import SimpleITK as sitk
 import slicerio
 
 from CoronaryCalciumLib.batch import BatchOptions, discover, pseudonym, run_batch
-from CoronaryCalciumLib.cli import main
-from CoronaryCalciumLib.export import CASE_FILES
-from synthetic import write_dicom_series
+from CoronaryCalciumLib.cli.main import main
+from CoronaryCalciumLib.reporting.case_files import CASE_FILES
+from support.synthetic import write_dicom_series
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -126,7 +126,7 @@ def test_manifest_ids_name_the_output_folders(cohort, tmp_path):
 
 
 def _assess_command(inputs, out, *extra):
-    return [sys.executable, "-m", "CoronaryCalciumLib.cli", "assess", *inputs, "--out", out, "--no-progress", *extra]
+    return [sys.executable, "-m", "CoronaryCalciumLib.cli.main", "assess", *inputs, "--out", out, "--no-progress", *extra]
 
 
 def _tree(folder):

@@ -30,7 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "CoronaryCalcium"))
 
-from CoronaryCalciumLib.agreement import write_agreement  # noqa: E402
+from CoronaryCalciumLib.scoring.agreement import write_agreement  # noqa: E402
 from CoronaryCalciumLib.batch import BatchOptions, discover, run_batch  # noqa: E402
 from CoronaryCalciumLib.phantom import MaskImperfections, PhantomConfig, generate_cohort  # noqa: E402
 
@@ -41,14 +41,15 @@ def write_heart_shell_region(case_dir: str) -> str:
     """heart_shell.nii.gz: the heart backend's labelled region from the phantom's heart and aorta masks."""
     import SimpleITK as sitk
 
-    from CoronaryCalciumLib import artery_geometry, roi_totalseg
-    from CoronaryCalciumLib.ct import load_ct
+    from CoronaryCalciumLib.region import artery_attribution
+    from CoronaryCalciumLib.region import totalseg_region
+    from CoronaryCalciumLib.io.ct import load_ct
 
     ct = load_ct(os.path.join(case_dir, "image.nii.gz"))
-    heart, aorta = (roi_totalseg.read_labels_on_ct_grid(os.path.join(case_dir, name), ct)[0] > 0
+    heart, aorta = (totalseg_region.read_labels_on_ct_grid(os.path.join(case_dir, name), ct)[0] > 0
                     for name in ("heart.nii.gz", "aorta.nii.gz"))
-    shell = roi_totalseg.heart_shell(heart, aorta, ct.geometry, roi_totalseg.TotalSegRegionSettings(), image=ct.array)
-    labels = artery_geometry.assign_arteries(shell, heart, aorta, ct.geometry).labels
+    shell = totalseg_region.heart_shell(heart, aorta, ct.geometry, totalseg_region.TotalSegRegionSettings(), image=ct.array)
+    labels = artery_attribution.assign_arteries(shell, heart, aorta, ct.geometry).labels
     region = sitk.GetImageFromArray(labels.astype("uint8"))
     region.CopyInformation(ct.image)
     path = os.path.join(case_dir, "heart_shell.nii.gz")

@@ -32,7 +32,7 @@ SEMI_AXES_MM = (65.0, 55.0, 60.0)  # x, y, z
 
 
 def heart_region(ct):
-    from CoronaryCalciumLib.roi import region_from_array
+    from CoronaryCalciumLib.region.mask import region_from_array
 
     z, y, x = np.ogrid[: ct.array.shape[0], : ct.array.shape[1], : ct.array.shape[2]]
     sx, sy, sz = ct.spacing
@@ -73,10 +73,10 @@ def main() -> None:
 
     import torch
 
-    from CoronaryCalciumLib.ct import load_ct
-    from CoronaryCalciumLib.ctfm import CTFMExtractor
-    from CoronaryCalciumLib.radimagenet import RadImageNetExtractor
-    from CoronaryCalciumLib.random_weights import write_random_ctfm, write_random_radimagenet
+    from CoronaryCalciumLib.io.ct import load_ct
+    from CoronaryCalciumLib.features.embeddings.ctfm import CTFMExtractor
+    from CoronaryCalciumLib.features.embeddings.radimagenet import RadImageNetExtractor
+    from CoronaryCalciumLib.features.embeddings.random_weights import write_random_ctfm, write_random_radimagenet
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -26,10 +26,10 @@ import numpy as np  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "CoronaryCalcium"))
 
-from CoronaryCalciumLib.ct import load_ct  # noqa: E402
-from CoronaryCalciumLib.features import FeatureCache  # noqa: E402
-from CoronaryCalciumLib.radiomics_features import RadiomicsExtractor, load_params  # noqa: E402
-from CoronaryCalciumLib.roi import region_from_array  # noqa: E402
+from CoronaryCalciumLib.io.ct import load_ct  # noqa: E402
+from CoronaryCalciumLib.features.cache import FeatureCache  # noqa: E402
+from CoronaryCalciumLib.features.radiomics import RadiomicsExtractor, load_params  # noqa: E402
+from CoronaryCalciumLib.region.mask import region_from_array  # noqa: E402
 
 HEART_CENTRE_ZYX = (55, 240, 290)  # voxel index of the heart centre in LUNG1-001 (checked on axial slices)
 HEART_SEMI_AXES_MM = (50.0, 50.0, 60.0)  # z (cranio-caudal), y (antero-posterior), x (left-right)

@@ -25,9 +25,9 @@ CHILD = r"""
 import json, resource, sys, time, tracemalloc
 import numpy as np
 sys.path.insert(0, sys.argv[4])
-from CoronaryCalciumLib.ct import load_ct
-from CoronaryCalciumLib.roi import region_from_array
-from CoronaryCalciumLib.scoring import score
+from CoronaryCalciumLib.io.ct import load_ct
+from CoronaryCalciumLib.region.mask import region_from_array
+from CoronaryCalciumLib.scoring.agatston import score
 
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

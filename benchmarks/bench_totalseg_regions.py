@@ -36,37 +36,38 @@ def main() -> int:
 
     from scipy import ndimage
 
-    from CoronaryCalciumLib import artery_geometry, roi_totalseg
+    from CoronaryCalciumLib.region import artery_attribution
+    from CoronaryCalciumLib.region import totalseg_region
     from CoronaryCalciumLib.phantom import generate_case, small_config
 
     config = small_config(n_slices=60, burden="moderate", aortic_calcium=True, valve_calcium=True,
                           mitral_calcium=True)
-    settings = roi_totalseg.TotalSegRegionSettings()
+    settings = totalseg_region.TotalSegRegionSettings()
     shell_share = {}
     voxel_accuracy = []
-    per_artery = {name: [] for name in artery_geometry.LABELS}
-    lesion_hits = {name: [0, 0] for name in artery_geometry.LABELS}
+    per_artery = {name: [] for name in artery_attribution.LABELS}
+    lesion_hits = {name: [0, 0] for name in artery_attribution.LABELS}
     lesions_outside = 0
     dominance = []
     started = time.perf_counter()
     for seed in range(args.first_seed, args.first_seed + args.cases):
         case = generate_case(seed, config, keep_anatomy=True)
         heart, aorta, geometry = case.heart_mask > 0, case.aorta_mask > 0, case.ct.geometry
-        shell = roi_totalseg.heart_shell(heart, aorta, geometry, settings, image=case.ct.array)
+        shell = totalseg_region.heart_shell(heart, aorta, geometry, settings, image=case.ct.array)
         for obj in case.objects:
             voxels = case.calcium_ids == obj.id
             if voxels.any():
                 shell_share.setdefault(obj.kind, []).append(float(shell[voxels].mean()))
 
         truth = case.coronary_labels_exact
-        assigned = artery_geometry.assign_arteries(truth > 0, heart, aorta, geometry)
-        agreement = artery_geometry.evaluate(assigned.labels, truth)
+        assigned = artery_attribution.assign_arteries(truth > 0, heart, aorta, geometry)
+        agreement = artery_attribution.evaluate(assigned.labels, truth)
         voxel_accuracy.append(agreement.accuracy)
         dominance.append(case.anatomy.coronary.dominance)
         for name, value in agreement.per_artery.items():
             per_artery[name].append(value)
 
-        labelled_shell = artery_geometry.assign_arteries(shell, heart, aorta, geometry).labels
+        labelled_shell = artery_attribution.assign_arteries(shell, heart, aorta, geometry).labels
         lesions, count = ndimage.label(case.lesion_labels > 0, structure=np.ones((3, 3, 3)))
         for index in range(1, count + 1):
             voxels = lesions == index
@@ -74,9 +75,9 @@ def main() -> int:
             if not given.sum():
                 lesions_outside += 1  # a coverage miss, counted in the shell table above
                 continue
-            true_name = artery_geometry.LABELS_BY_VALUE[int(np.bincount(case.lesion_labels[voxels]).argmax())]
+            true_name = artery_attribution.LABELS_BY_VALUE[int(np.bincount(case.lesion_labels[voxels]).argmax())]
             lesion_hits[true_name][1] += 1
-            if artery_geometry.LABELS_BY_VALUE[int(given.argmax()) + 1] == true_name:
+            if artery_attribution.LABELS_BY_VALUE[int(given.argmax()) + 1] == true_name:
                 lesion_hits[true_name][0] += 1
 
     print("phantoms: seeds %d-%d (%d cases, %d left-dominant), %.0f s" % (
@@ -103,14 +104,14 @@ def main() -> int:
           "outside the shell" % (hits, total, 100.0 * hits / max(total, 1),
                                  ", ".join("%s %d/%d" % (name, h, n) for name, (h, n) in lesion_hits.items()),
                                  lesions_outside))
-    _speed(roi_totalseg, artery_geometry)
+    _speed(totalseg_region, artery_attribution)
     return 0
 
 
-def _speed(roi_totalseg, artery_geometry) -> None:
+def _speed(totalseg_region, artery_attribution) -> None:
     import tracemalloc
 
-    from CoronaryCalciumLib.geometry import Geometry
+    from CoronaryCalciumLib.io.geometry import Geometry
 
     shape, spacing = (275, 512, 512), (0.78, 0.78, 1.0)
     geometry = Geometry(shape=shape, spacing=spacing, origin=(-200.0, -200.0, -137.0))
@@ -123,14 +124,14 @@ def _speed(roi_totalseg, artery_geometry) -> None:
     print("\nspeed on a %s grid (%.0f M voxels):" % ("x".join(str(n) for n in shape[::-1]), np.prod(shape) / 1e6))
     tracemalloc.start()
     for name, work in (
-            ("heart shell", lambda: roi_totalseg.heart_shell(heart, aorta, geometry,
-                                                             roi_totalseg.TotalSegRegionSettings())),
-            ("heart shell with bone removal", lambda: roi_totalseg.heart_shell(
-                heart, aorta, geometry, roi_totalseg.TotalSegRegionSettings(), image=image)),
-            ("shell + artery attribution", lambda: artery_geometry.assign_arteries(
-                roi_totalseg.heart_shell(heart, aorta, geometry, roi_totalseg.TotalSegRegionSettings(), image=image),
+            ("heart shell", lambda: totalseg_region.heart_shell(heart, aorta, geometry,
+                                                             totalseg_region.TotalSegRegionSettings())),
+            ("heart shell with bone removal", lambda: totalseg_region.heart_shell(
+                heart, aorta, geometry, totalseg_region.TotalSegRegionSettings(), image=image)),
+            ("shell + artery attribution", lambda: artery_attribution.assign_arteries(
+                totalseg_region.heart_shell(heart, aorta, geometry, totalseg_region.TotalSegRegionSettings(), image=image),
                 heart, aorta, geometry)),
-            ("blood-pool reference", lambda: roi_totalseg.blood_pool_reference(heart, aorta, geometry, 3.0))):
+            ("blood-pool reference", lambda: totalseg_region.blood_pool_reference(heart, aorta, geometry, 3.0))):
         tracemalloc.reset_peak()
         start = time.perf_counter()
         work()

@@ -27,12 +27,13 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=1, help="runs per case (the minimum is reported)")
     args = parser.parse_args()
 
-    from CoronaryCalciumLib import roi_totalseg, totalseg
+    from CoronaryCalciumLib.region import totalseg_region
+    from CoronaryCalciumLib.region import totalseg_runner
 
-    if not totalseg.is_installed():
-        print("TotalSegmentator is not installed: %s" % totalseg.EXTRA_INSTALL)
+    if not totalseg_runner.is_installed():
+        print("TotalSegmentator is not installed: %s" % totalseg_runner.EXTRA_INSTALL)
         return 2
-    import tiny_nnunet
+    from support import tiny_nnunet
 
     root = tempfile.mkdtemp(prefix="bench_totalseg_")
     weights, home = os.path.join(root, "weights"), os.path.join(root, "home")
@@ -54,11 +55,11 @@ def main() -> int:
     for name, backend, fast, in_process in cases:
         best = None
         for _ in range(max(1, args.repeats)):
-            settings = roi_totalseg.TotalSegRegionSettings(
+            settings = totalseg_region.TotalSegRegionSettings(
                 backend=backend, in_process=in_process,
-                totalseg=totalseg.TotalSegSettings(device="cpu", fast=fast, home_dir=home, weights_dir=weights))
+                totalseg=totalseg_runner.TotalSegSettings(device="cpu", fast=fast, home_dir=home, weights_dir=weights))
             start = time.perf_counter()
-            result = roi_totalseg.build_region(ct, settings)
+            result = totalseg_region.build_region(ct, settings)
             elapsed = time.perf_counter() - start
             if best is None or elapsed < best[0]:
                 best = (elapsed, result)

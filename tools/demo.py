@@ -18,7 +18,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "CoronaryCalcium"))
 
-from CoronaryCalciumLib.cli import main as cli  # noqa: E402
+from CoronaryCalciumLib.cli.main import main as cli  # noqa: E402
 
 
 def step(title: str, arguments) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "CoronaryCalcium"))
 
-from CoronaryCalciumLib.ct import load_ct  # noqa: E402
+from CoronaryCalciumLib.io.ct import load_ct  # noqa: E402
 from CoronaryCalciumLib.phantom import PhantomConfig, generate_case  # noqa: E402
 
 REAL = os.path.join(os.path.dirname(ROOT), "shared", "data", "lung1-001-chest-ct", "LUNG1-001", "image")

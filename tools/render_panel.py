@@ -84,7 +84,7 @@ def example_assessment():
 
     sys.path.insert(0, os.path.join(REPO, "Testing"))
     sys.path.insert(0, os.path.join(REPO, "CoronaryCalcium"))
-    import slicer_standins
+    from support import slicer_standins
 
     module = slicer_standins.load_module()
     with slicer_standins.active():
@@ -125,7 +125,7 @@ def _shipped_model_available() -> bool:
     if importlib.util.find_spec("radiomics") is None:
         return False
     from CoronaryCalciumLib.errors import CoronaryCalciumError
-    from CoronaryCalciumLib.model import shipped_model_path
+    from CoronaryCalciumLib.classifier.model import shipped_model_path
 
     try:
         shipped_model_path("binary")

@@ -25,10 +25,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional
 
-from .ct import IMAGE_SUFFIXES
-from .dicom_series import find_series
+from .io.ct import IMAGE_SUFFIXES
+from .io.dicom import find_series
 from .errors import CoronaryCalciumError, InputError
-from .scoring import ScoringSettings
+from .scoring.agatston import ScoringSettings
 
 MASK_MARKERS = ("_mask", ".mask")
 SUMMARY_COLUMNS = ("id", "status", "error", "agatston", "volume_mm3", "mass_mg", "classic", "cac_drs", "lesions",
@@ -168,7 +168,7 @@ def _discover_folder(folder: str) -> List[CaseSpec]:
 def _is_non_image_dicom(path: str) -> bool:
     """A readable DICOM file without image geometry (RTSTRUCT, SR...): not a case. Unreadable files are cases, so they
     are reported as failures instead of vanishing."""
-    from .dicom_series import _read_header
+    from .io.dicom import _read_header
 
     if not path.lower().endswith(".dcm"):
         return False
@@ -190,9 +190,9 @@ def _mask_paths(message: str, case: CaseSpec) -> str:
 
 def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, object]:
     """Assess one case and write its outputs atomically; returns its summary row (never raises for bad input)."""
-    from .classify import classifier_step
-    from .ct import load_ct
-    from .export import write_case_outputs
+    from .classifier.step import classifier_step
+    from .io.ct import load_ct
+    from .reporting.case_files import write_case_outputs
     from .pipeline import assess_case
 
     final = os.path.join(out_dir, case.id)
@@ -277,7 +277,7 @@ def clean_partial(out_dir: str) -> int:
 
 
 def write_summary(out_dir: str, rows: List[Dict[str, object]], include_phi: bool) -> str:
-    from .files import atomic_path
+    from .io.atomic import atomic_path
 
     columns = SUMMARY_COLUMNS + (PHI_COLUMNS if include_phi else ())
     path = os.path.join(out_dir, "summary.csv")
@@ -291,7 +291,7 @@ def write_summary(out_dir: str, rows: List[Dict[str, object]], include_phi: bool
 
 
 def write_key(out_dir: str, cases: List[CaseSpec]) -> str:
-    from .files import atomic_path
+    from .io.atomic import atomic_path
 
     path = os.path.join(out_dir, "key.csv")
     with atomic_path(path) as temporary:
@@ -361,7 +361,7 @@ def run_batch(cases: List[CaseSpec], out_dir: str, options: BatchOptions, worker
         bar.close()
     ordered = sorted(rows.values(), key=lambda r: order[str(r["id"])])
     write_summary(out_dir, ordered, options.include_phi)
-    from .overview import write_overview
+    from .reporting.overview import write_overview
 
     write_overview(os.path.join(out_dir, "overview.html"), ordered)
     return BatchReport(rows=ordered, skipped=skipped, seconds=time.perf_counter() - start)

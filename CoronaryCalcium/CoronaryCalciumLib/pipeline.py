@@ -1,41 +1,27 @@
 """One assessment: load -> region of interest -> calcium scoring -> (radiomics -> classifier) -> Assessment.
 
 ``assess`` works on a loaded CT and region (the Slicer module calls it with arrays from nodes); ``assess_case`` reads
-them from disk or builds the region with TotalSegmentator (the CLI and batch runs). ``CaseResult`` keeps the CT and region next to the Assessment for writers
-that need voxels (segmentation files, report pictures).
+them from disk or builds the region with TotalSegmentator (the CLI and batch runs). Both return the same
+``Assessment``, which also carries the CT volume and region for writers that need voxels (segmentation files, report
+pictures).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
-from .ct import CTVolume, load_ct
+from .io.ct import CTVolume, load_ct
 from .errors import InputError
 from .result import Assessment
-from .roi import LabelSpec, RegionOfInterest, load_region
-from .scoring import ScoringSettings, score
+from .region.mask import LabelSpec, RegionOfInterest, load_region
+from .scoring.agatston import ScoringSettings, score
+from .progress import Progress, silent
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .roi_totalseg import TotalSegRegionSettings
+    from .region.totalseg_region import TotalSegRegionSettings
 
-Progress = Callable[[float, str], None]
 Classify = Callable[[CTVolume, RegionOfInterest, Assessment], None]
-
-
-def silent(_fraction: float, _message: str) -> None:
-    """A progress callback that reports nothing."""
-    return None
-
-
-@dataclass
-class CaseResult:
-    """An assessment with the CT and region it was computed on."""
-
-    ct: CTVolume
-    region: RegionOfInterest
-    assessment: Assessment
 
 
 def assess(
@@ -58,6 +44,8 @@ def assess(
             "voxels": region.voxel_count(),
             "labels": {str(k): v for k, v in sorted(region.names.items())},
         },
+        ct_volume=ct,
+        region_of_interest=region,
     )
     if classify is not None:
         progress(0.75, "radiomics and classifier")
@@ -76,15 +64,14 @@ def assess_case(
     progress: Progress = silent,
     classify: Optional[Classify] = None,
     totalseg: Optional["TotalSegRegionSettings"] = None,
-) -> CaseResult:
-    """Load a CT and assess it; the result keeps the CT and region for writers that need voxels. The region is the
-    mask file or, with ``totalseg`` settings and no mask, built by TotalSegmentator."""
+) -> Assessment:
+    """Load a CT and assess it (the Assessment keeps the CT and region for writers that need voxels). The region is
+    the mask file or, with ``totalseg`` settings and no mask, built by TotalSegmentator."""
     progress(0.0, "loading CT")
     ct = load_ct(image_path, series_uid=series_uid)
     region = load_case_region(ct, mask_path, labels, totalseg, progress)
-    assessment = assess(ct, region, settings, case_id=case_id or case_name(image_path), progress=progress,
-                        classify=classify)
-    return CaseResult(ct=ct, region=region, assessment=assessment)
+    return assess(ct, region, settings, case_id=case_id or case_name(image_path), progress=progress,
+                  classify=classify)
 
 
 def load_case_region(ct: CTVolume, mask_path: Optional[str], labels: LabelSpec = None,
@@ -96,7 +83,7 @@ def load_case_region(ct: CTVolume, mask_path: Optional[str], labels: LabelSpec =
         return load_region(mask_path, ct, labels)
     if totalseg is None:
         raise InputError("no region of interest: give a mask or a TotalSegmentator region (--region heart|coronary)")
-    from .roi_totalseg import build_region
+    from .region.totalseg_region import build_region
 
     return build_region(ct, totalseg, progress=lambda fraction, message: progress(0.1 + 0.45 * fraction, message)
                         ).region

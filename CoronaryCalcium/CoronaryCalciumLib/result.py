@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from . import __version__
-from .ct import CTMetadata
-from .scoring import CalciumScore
+from .io.ct import CTMetadata
+from .scoring.agatston import CalciumScore
 
 SCHEMA_VERSION = 1
 
@@ -35,6 +35,9 @@ class Assessment:
     classifier: Optional[Any] = None
     features: Optional[Dict[str, float]] = None
     extra_warnings: List[str] = field(default_factory=list)
+    # the voxels it was computed on, for writers that need them (segmentation files, report pictures); not in the JSON
+    ct_volume: Optional[Any] = field(default=None, repr=False, compare=False)  # io.ct.CTVolume
+    region_of_interest: Optional[Any] = field(default=None, repr=False, compare=False)  # region.mask.RegionOfInterest
 
     @property
     def warnings(self) -> List[str]:

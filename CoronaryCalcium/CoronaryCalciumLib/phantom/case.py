@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
 from .. import __version__
-from ..ct import CTMetadata, CTVolume, ct_from_array
+from ..io.ct import CTMetadata, CTVolume, ct_from_array
 from ..errors import InputError
 from . import materials
 from .anatomy import Anatomy, sample_anatomy
@@ -28,8 +28,8 @@ from .plaques import coronary_plaques, draw_burden, extracoronary_calcium, keep_
 from .render import FWHM_PER_SIGMA, apply_psf, psf_sigma_pixels, render_planes
 from .scene import build_scene
 from .truth import PhantomTruth, physical_totals, reference_score
+from ..progress import Progress
 
-Progress = Callable[[float, str], None]
 STREAMS = {"anatomy": 1, "calcium": 2, "lungs": 3, "noise": 4, "masks": 5, "motion": 6}
 
 
@@ -75,7 +75,7 @@ class PhantomCase:
 
     def coronary_region(self, exact: bool = False):
         """The coronary mask as a ``RegionOfInterest`` with the default artery numbering."""
-        from ..roi import region_from_array
+        from ..region.mask import region_from_array
 
         labels = self.coronary_labels_exact if exact else self.coronary_labels
         return region_from_array(labels, names={1: "LM", 2: "LAD", 3: "LCX", 4: "RCA"},
@@ -84,7 +84,7 @@ class PhantomCase:
 
     def lesion_region(self):
         """The coronary lesion truth mask as a ``RegionOfInterest`` (RegionError when the case has no calcium)."""
-        from ..roi import region_from_array
+        from ..region.mask import region_from_array
 
         return region_from_array(self.lesion_labels, names={1: "LM", 2: "LAD", 3: "LCX", 4: "RCA"},
                                  source="lesion truth mask", blood_pool=self.heart_mask)

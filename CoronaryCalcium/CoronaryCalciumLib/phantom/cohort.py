@@ -12,7 +12,7 @@ import csv
 import json
 import os
 from dataclasses import replace
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -20,8 +20,8 @@ from ..errors import InputError
 from .case import generate_case
 from .config import SLICE_PROTOCOLS, PhantomConfig
 from .writer import FILES, write_case
+from ..progress import Progress
 
-Progress = Callable[[float, str], None]
 MANIFEST = "manifest.csv"
 COLUMNS = ["id", "image", "mask", "label", "agatston", "volume_mm3", "mass_mg", "category", "cac_drs",
            "agatston_LM", "agatston_LAD", "agatston_LCX", "agatston_RCA", "physical_volume_mm3", "physical_mass_mg",
@@ -122,7 +122,7 @@ def generate_cohort(out_dir: str, n_cases: int, seed: int = 0, base: Optional[Ph
             rows.append(_make_one(job))
         report(1.0, "cohort written")
     manifest = os.path.join(out_dir, MANIFEST)
-    from ..files import atomic_path
+    from ..io.atomic import atomic_path
 
     with atomic_path(manifest) as temporary:
         with open(temporary, "w", newline="", encoding="utf-8") as stream:

@@ -12,7 +12,7 @@ from typing import List
 
 import numpy as np
 
-from ..files import atomic_path
+from ..io.atomic import atomic_path
 
 STUDY_DATE = "20240101"
 STUDY_TIME = "120000"

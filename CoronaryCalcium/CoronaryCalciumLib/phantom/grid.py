@@ -14,7 +14,7 @@ from typing import Tuple
 
 import numpy as np
 
-from ..geometry import Geometry
+from ..io.geometry import Geometry
 
 SSP_SIGMA_FRACTION = 0.2
 

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .. import __version__
-from ..ct import CTMetadata, CTVolume, ct_from_array
+from ..io.ct import CTMetadata, CTVolume, ct_from_array
 from . import materials
 from .calcium import CalciumObject, render_object
 from .case import stream, to_int16
@@ -198,8 +198,8 @@ def _calibration_labels(grid: Grid) -> np.ndarray:
 
 
 def _truth(case: QrmCase, objects: List[CalciumObject], factor: float, noise: float, psf: float) -> Dict[str, object]:
-    from ..roi import region_from_array
-    from ..scoring import ScoringSettings, score
+    from ..region.mask import region_from_array
+    from ..scoring.agatston import ScoringSettings, score
 
     reference = {}
     ct = case.ct_noise_free
@@ -242,7 +242,7 @@ def write_qrm_case(case: QrmCase, out_dir: str, dicom: bool = False) -> Dict[str
     import json
     import os
 
-    from ..files import write_text_atomic
+    from ..io.atomic import write_text_atomic
     from .writer import write_volume
 
     os.makedirs(out_dir, exist_ok=True)

@@ -7,7 +7,7 @@ one plane. The in-plane PSF is a Gaussian of the configured FWHM, applied as two
 from __future__ import annotations
 
 import math
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import numpy as np
 from scipy import ndimage
@@ -15,8 +15,8 @@ from scipy import ndimage
 from .grid import FineSampling, Grid
 from .raster import Plane
 from .scene import Painter
+from ..progress import Progress
 
-Progress = Callable[[float, str], None]
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
 

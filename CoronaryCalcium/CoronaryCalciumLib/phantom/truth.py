@@ -11,12 +11,12 @@ import numpy as np
 
 from . import materials
 from .calcium import CalciumObject
+from ..region.arteries import ARTERIES
 
 TRUTH_SCHEMA = "coronary-calcium-phantom-truth/1"
 # Bumped whenever the same seed and settings would give different images (anatomy, physics or calcium changes), so
 # cohorts and models made from phantoms can say which generator made them.
 PHANTOM_REVISION = 1
-ARTERY_NAMES = ("LM", "LAD", "LCX", "RCA")
 
 
 @dataclass
@@ -42,13 +42,13 @@ class ReferenceScore:
 def reference_score(ct_noise_free, lesion_artery_labels: np.ndarray, blood_pool: Optional[np.ndarray]) -> ReferenceScore:
     """Score ``ct_noise_free`` (a CTVolume) inside the coronary lesion truth labels (1-4). A case without coronary calcium
     scores exactly 0 (there is nothing to segment, so the scoring function is not asked to score an empty region)."""
-    from ..categories import categorise
-    from ..roi import region_from_array
-    from ..scoring import ScoringSettings, score
+    from ..scoring.categories import categorise
+    from ..region.mask import region_from_array
+    from ..scoring.agatston import ScoringSettings, score
 
     if not lesion_artery_labels.any():
         category = categorise(0.0, 0)
-        return ReferenceScore(0.0, 0.0, 0.0, {a: _zero_artery() for a in ARTERY_NAMES}, category.classic,
+        return ReferenceScore(0.0, 0.0, 0.0, {a: _zero_artery() for a in ARTERIES}, category.classic,
                               category.classic_range, category.cac_drs, 0, {"note": "no coronary calcium in the phantom"})
     region = region_from_array(lesion_artery_labels, names={1: "LM", 2: "LAD", 3: "LCX", 4: "RCA"},
                                source="lesion truth mask", blood_pool=blood_pool)
@@ -56,7 +56,7 @@ def reference_score(ct_noise_free, lesion_artery_labels: np.ndarray, blood_pool:
     result = score(ct_noise_free, region, settings)
     per_artery = {name: {"agatston": result.per_artery[name].agatston, "volume_mm3": result.per_artery[name].volume_mm3,
                          "mass_mg": result.per_artery[name].mass_mg, "lesion_count": result.per_artery[name].lesion_count}
-                  for name in ARTERY_NAMES}
+                  for name in ARTERIES}
     return ReferenceScore(
         agatston=result.agatston, volume_mm3=result.volume_mm3, mass_mg=result.mass_mg, per_artery=per_artery,
         classic=result.category.classic, classic_range=result.category.classic_range, cac_drs=result.category.cac_drs,
@@ -71,7 +71,7 @@ def _zero_artery() -> Dict[str, float]:
 
 def physical_totals(objects: List[CalciumObject]) -> Dict[str, object]:
     """Physical volume (mm3) and HA mass (mg) of the coronary plaques per artery and in total."""
-    per_artery = {name: {"volume_mm3": 0.0, "mass_mg": 0.0, "count": 0} for name in ARTERY_NAMES}
+    per_artery = {name: {"volume_mm3": 0.0, "mass_mg": 0.0, "count": 0} for name in ARTERIES}
     for obj in objects:
         if obj.coronary:
             entry = per_artery[obj.location]

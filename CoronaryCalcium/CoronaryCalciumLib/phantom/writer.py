@@ -13,7 +13,7 @@ from typing import Dict
 
 import numpy as np
 
-from ..files import atomic_path, write_text_atomic
+from ..io.atomic import atomic_path, write_text_atomic
 
 FILES = {
     "image": "image.nii.gz",

@@ -1,0 +1,55 @@
+"""``coronary-calcium assess INPUT... --out DIR``: the whole job on one or many cases, resumable and parallel."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..batch import BatchOptions, discover, run_batch
+from ..classifier.step import classifier_step
+from .options import (add_classifier_options, add_region_options, add_scoring_options, settings_from_args,
+                      totalseg_settings_from_args)
+
+EXIT_SOME_FAILED = 1
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "assess",
+        help="assess many scans: scores, segmentations, reports, cohort summary",
+        description="Assess every case in INPUT (image files, folders of DICOM series or images, or a manifest CSV "
+                    "with columns image, mask, id). Each case's outputs go to OUT/<id>/ (result.json, lesions.csv, "
+                    "region.seg.nrrd, calcium.seg.nrrd, report.html); OUT/summary.csv has one row per case. "
+                    "Finished cases are skipped on a rerun. Exit code 0: all assessed; 1: some failed.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--mask", help="region of interest for a single input case")
+    # with --region heart|coronary every case's region comes from TotalSegmentator and masks are not used
+    parser.add_argument("--labels", help="label numbering of the masks, e.g. 1=LAD,2=LCX,3=RCA")
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="parallel worker processes")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="run the cases on this Dask scheduler instead")
+    parser.add_argument("--force", action="store_true", help="redo cases that are already finished")
+    parser.add_argument("--include-phi", action="store_true",
+                        help="put patient name and ID and input paths in the outputs (default: pseudonymous IDs)")
+    parser.add_argument("--no-report", action="store_true", help="skip the HTML reports")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_scoring_options(parser)
+    add_region_options(parser)
+    add_classifier_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = BatchOptions(settings=settings_from_args(args), labels=args.labels, include_phi=args.include_phi,
+                           report=not args.no_report, force=args.force, totalseg=totalseg_settings_from_args(args),
+                           model=args.model)
+    classifier_step(args.model, trust=args.trust)  # a named model that cannot load stops here, before any case
+    cases = discover(args.inputs, mask=args.mask)
+    print("%d case(s) found; writing to %s" % (len(cases), args.out), file=sys.stderr)
+    report = run_batch(cases, args.out, options, workers=args.jobs, scheduler=args.scheduler,
+                       progress_bar=not args.no_progress)
+    failed = report.failed
+    print("%d assessed, %d skipped (already finished), %d failed in %.1f s; summary: %s/summary.csv" % (
+        len(report.rows) - len(failed) - report.skipped, report.skipped, len(failed), report.seconds, args.out))
+    return EXIT_SOME_FAILED if failed else 0

@@ -1,1 +1,0 @@
-"""Subcommands of the ``coronary-calcium`` command line (see ``cli.py``)."""

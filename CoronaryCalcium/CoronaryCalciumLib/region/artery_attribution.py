@@ -1,0 +1,298 @@
+"""Artery attribution by geometry: which of LM, LAD, LCX, RCA runs through each voxel of a region of interest that has
+no per-artery labels, judged from its position relative to the heart and the aorta.
+
+The heart frame (all in LPS mm):
+
+- long axis: the heart mask's first principal axis, pointing from base to apex (left, anterior, inferior); when that
+  axis strays more than ``max_axis_deviation_deg`` from the population direction, the population direction is used.
+- aortic root (``aortic_root``): axis and centre of the aorta next to the heart; the coronary ostia are taken 12 mm
+  above its lowest level, and the atrioventricular (AV) plane at that level along the long axis.
+- height t: 0 at the AV plane, 1 at the apex. Angle phi around the long axis: 0 anterior (the patient's anterior
+  projected onto the short-axis plane), +90 patient left, -90 patient right, +-180 posterior.
+
+Rules, from coronary anatomy (right dominance assumed; the rule set is ``AttributionRules``):
+
+- LM: within ``lm_reach_mm`` of the aortic root centre, on its left side, near the AV plane.
+- In the AV groove band (t below ``groove_band``): the LAD starts anterior (phi in [``lad_right_deg``,
+  ``groove_lad_left_deg``)), the LCX runs round the left and back to phi ``posterior_split_deg``, the RCA round the
+  right to the crux.
+- Towards the apex: LAD and diagonals over the anterior and anterolateral wall (phi in [``lad_right_deg``,
+  ``lad_left_deg``)), LCX and obtuse marginals over the lateral and posterolateral wall, RCA (posterior descending and
+  acute marginal branches) over the inferior and right wall.
+
+Measured on 20 synthetic phantoms not used to set the rules (``benchmarks/bench_totalseg_regions.py``): 93.6 % of
+coronary-mask voxels get their artery (95.0 % in right-dominant hearts, 85.4 % in the 3 left-dominant ones, whose
+posterior descending artery the rules give to the RCA); LM 69 %, LAD 93 %, LCX 91 %, RCA 100 % recall; 117 of 125
+calcified lesions in the heart shell go to their artery. The phantoms' anatomy follows the same textbook picture as
+these rules, so real scans will do worse: the attribution is an approximation and is reported as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ..io.geometry import Geometry
+
+LABELS: Dict[str, int] = {"LM": 1, "LAD": 2, "LCX": 3, "RCA": 4}
+LABELS_BY_VALUE: Dict[int, str] = {value: name for name, value in LABELS.items()}
+# Population mean direction of the heart's long axis (base -> apex) in LPS: left, anterior, inferior.
+PRIOR_LONG_AXIS = np.array([0.64, -0.52, -0.56])
+ROOT_BLOB_MM = 20.0
+OSTIA_ABOVE_ROOT_BOTTOM_MM = 12.0
+MAX_SAMPLES = 200_000
+
+
+@dataclass
+class AttributionRules:
+    """Angles in degrees (0 anterior, +90 left, -90 right, +-180 posterior), lengths in mm, heights as fractions of the
+    AV-plane-to-apex distance (the AV plane is taken at the aortic root's level)."""
+
+    root_zone_mm: float = 35.0  # around the aortic root the side of the root decides: left system or RCA
+    root_left_deg: float = 40.0  # direction from the root (same angle convention) from which on it is the left system
+    lm_reach_mm: float = 28.0  # left main: up to this distance from the root centre
+    groove_band: float = 0.25  # heights below this are the AV groove (RCA, LCX) and the LAD's origin
+    groove_rca_left_deg: float = 20.0  # in the groove: RCA up to here (anterior right), then LAD
+    groove_lad_left_deg: float = 70.0  # in the groove: LAD up to here, then LCX
+    lad_right_deg: float = -20.0  # towards the apex: LAD (and diagonals) from here ...
+    lad_left_deg: float = 100.0  # ... to here, then LCX (obtuse marginals)
+    posterior_split_deg: float = 172.0  # LCX up to here; beyond it (crux, posterior descending) RCA: right dominance
+    max_axis_deviation_deg: float = 50.0
+
+
+@dataclass
+class HeartFrame:
+    """Heart-centred frame estimated from masks (LPS mm)."""
+
+    centroid: np.ndarray
+    long_axis: np.ndarray
+    anterior: np.ndarray
+    left: np.ndarray
+    base_level: float  # position of the AV plane along the long axis, relative to the centroid (mm)
+    apex_level: float  # position of the apex along the long axis, relative to the centroid (mm)
+    root: Optional[np.ndarray]  # aortic root centre (LPS mm), None without an aorta mask
+    notes: List[str] = field(default_factory=list)
+
+    def coordinates(self, points: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """(height t: 0 at the AV plane, 1 at the apex; angle phi in degrees) of LPS points (N, 3)."""
+        relative = points - self.centroid
+        along = relative @ self.long_axis
+        height = (along - self.base_level) / max(self.apex_level - self.base_level, 1e-6)
+        phi = np.degrees(np.arctan2(relative @ self.left, relative @ self.anterior))
+        return height, phi
+
+
+@dataclass
+class ArteryAssignment:
+    """Per-voxel artery labels (uint8 (z, y, x), LM=1, LAD=2, LCX=3, RCA=4, 0 outside the region), the frame used, and
+    notes for the report."""
+
+    labels: np.ndarray
+    frame: HeartFrame
+    notes: List[str] = field(default_factory=list)
+
+    def voxel_counts(self) -> Dict[str, int]:
+        return {name: int(np.count_nonzero(self.labels == value)) for name, value in LABELS.items()}
+
+
+def _points_lps(indices_zyx: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """(N, 3) voxel indices (z, y, x) -> (N, 3) LPS points in mm."""
+    ijk = indices_zyx[:, ::-1].astype(float) * np.asarray(geometry.spacing, dtype=float)
+    direction = np.asarray(geometry.direction, dtype=float).reshape(3, 3)
+    return np.asarray(geometry.origin, dtype=float) + ijk @ direction.T
+
+
+def _sample(indices: np.ndarray, limit: int = MAX_SAMPLES) -> np.ndarray:
+    if len(indices) <= limit:
+        return indices
+    step = int(np.ceil(len(indices) / limit))
+    return indices[::step]
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+@dataclass
+class AorticRoot:
+    """The aortic root from an aorta mask (LPS mm): centre of its lowest 20 mm next to the heart, the ascending axis
+    (pointing up, away from the heart), radius, and the level (along the axis, relative to ``centre``) of the aorta
+    mask's lowest voxel there."""
+
+    centre: np.ndarray
+    axis: np.ndarray
+    radius: float
+    bottom_level: float
+
+
+def aortic_root(aorta: np.ndarray, heart: np.ndarray, geometry: Geometry) -> Optional[AorticRoot]:
+    """Estimate the aortic root where the aorta meets the heart; None when either mask is empty.
+
+    The aorta voxel nearest the heart's centroid marks the root; the aorta within 50 mm of it gives the axis (first
+    principal direction, pointing up); the lowest 15 mm of that segment along the axis give the centre and radius.
+    """
+    if aorta is None or heart is None or not aorta.any() or not heart.any():
+        return None
+    heart_centroid = _points_lps(_sample(np.argwhere(heart), 50_000), geometry).mean(axis=0)
+    aorta_points = _points_lps(_sample(np.argwhere(aorta)), geometry)
+    nearest = aorta_points[int(np.argmin(np.linalg.norm(aorta_points - heart_centroid, axis=1)))]
+    segment = aorta_points[np.linalg.norm(aorta_points - nearest, axis=1) <= 2.5 * ROOT_BLOB_MM]
+    if len(segment) < 10:
+        return None
+    values, vectors = np.linalg.eigh(np.cov((segment - segment.mean(axis=0)).T))
+    axis = vectors[:, int(np.argmax(values))]
+    if axis[2] < 0:
+        axis = -axis
+    along = (segment - nearest) @ axis
+    bottom = float(along.min())
+    slab = segment[along <= bottom + 15.0]
+    centre = slab.mean(axis=0)
+    relative = slab - centre
+    radial = np.linalg.norm(relative - np.outer(relative @ axis, axis), axis=1)
+    return AorticRoot(centre=centre, axis=axis, radius=float(np.percentile(radial, 95)),
+                      bottom_level=bottom - float((centre - nearest) @ axis))
+
+
+def heart_frame(heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geometry,
+                rules: Optional[AttributionRules] = None) -> HeartFrame:
+    """Estimate the heart frame from heart and aorta masks (bool (z, y, x) on ``geometry``)."""
+    rules = rules or AttributionRules()
+    notes: List[str] = []
+    heart_points = _points_lps(_sample(np.argwhere(heart)), geometry)
+    if len(heart_points) < 10:
+        raise ValueError("heart mask is empty")
+    centroid = heart_points.mean(axis=0)
+    covariance = np.cov((heart_points - centroid).T)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    axis = eigenvectors[:, int(np.argmax(eigenvalues))]
+    prior = _unit(PRIOR_LONG_AXIS)
+    if axis @ prior < 0:
+        axis = -axis
+    deviation = float(np.degrees(np.arccos(np.clip(axis @ prior, -1.0, 1.0))))
+    if deviation > rules.max_axis_deviation_deg:
+        notes.append("heart long axis from the mask deviates %.0f degrees from the usual direction; the usual "
+                     "direction was used" % deviation)
+        axis = prior
+    anterior = np.array([0.0, -1.0, 0.0])
+    anterior = _unit(anterior - (anterior @ axis) * axis)
+    left = np.cross(axis, anterior)
+    if left[0] < 0:
+        left = -left
+    along = (heart_points - centroid) @ axis
+    apex_level = float(np.percentile(along, 99.5))
+    root = None
+    found = aortic_root(aorta, heart, geometry) if aorta is not None else None
+    if found is not None:
+        # the coronary ostia leave the sinuses about 10-15 mm above the lowest part of the root
+        root = found.centre + found.axis * (found.bottom_level + OSTIA_ABOVE_ROOT_BOTTOM_MM)
+        base_level = float((root - centroid) @ axis)
+    else:
+        base_level = float(np.percentile(along, 0.5) + 0.35 * (apex_level - np.percentile(along, 0.5)))
+        notes.append("no aorta mask: the AV plane was estimated from the heart's extent and the left main is reported "
+                     "with the LAD/LCX")
+    if apex_level - base_level < 20.0:
+        base_level = apex_level - 20.0
+        notes.append("aortic root lies close to the apex along the long axis; the heart frame is uncertain")
+    # the AV-groove arteries circle the ventricles, not the atria: centre the frame on the ventricular part
+    ventricles = heart_points[along > base_level]
+    if len(ventricles) >= 10:
+        shift = ventricles.mean(axis=0) - centroid
+        shift -= (shift @ axis) * axis  # move across the axis only; levels along it stay as measured
+        centroid = centroid + shift
+    return HeartFrame(centroid=centroid, long_axis=axis, anterior=anterior, left=left, base_level=base_level,
+                      apex_level=apex_level, root=root, notes=notes)
+
+
+def classify_points(points: np.ndarray, frame: HeartFrame, rules: Optional[AttributionRules] = None) -> np.ndarray:
+    """Artery label (1-4) for each LPS point (N, 3)."""
+    rules = rules or AttributionRules()
+    height, phi = frame.coordinates(points)
+    in_groove = height < rules.groove_band
+    labels = np.full(len(points), LABELS["RCA"], dtype=np.uint8)
+    groove_lad = (phi >= rules.groove_rca_left_deg) & (phi < rules.groove_lad_left_deg)
+    groove_lcx = (phi >= rules.groove_lad_left_deg) & (phi < rules.posterior_split_deg)
+    apical_lad = (phi >= rules.lad_right_deg) & (phi < rules.lad_left_deg)
+    apical_lcx = (phi >= rules.lad_left_deg) & (phi < rules.posterior_split_deg)
+    labels[np.where(in_groove, groove_lad, apical_lad)] = LABELS["LAD"]
+    labels[np.where(in_groove, groove_lcx, apical_lcx)] = LABELS["LCX"]
+    if frame.root is not None:
+        # next to the aortic root the arteries leave their sinuses: the left main towards the left, the RCA forwards
+        from_root = points - frame.root
+        distance = np.linalg.norm(from_root, axis=1)
+        side = np.degrees(np.arctan2(from_root @ frame.left, from_root @ frame.anterior))
+        near_root = (distance <= rules.root_zone_mm) & in_groove
+        left_system = side >= rules.root_left_deg
+        labels[near_root & ~left_system] = LABELS["RCA"]
+        labels[near_root & left_system & (distance <= rules.lm_reach_mm)] = LABELS["LM"]
+    return labels
+
+
+def label_region(region, heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geometry,
+                 rules: Optional[AttributionRules] = None):
+    """A binary ``RegionOfInterest`` (e.g. a user's mask) with LM/LAD/LCX/RCA labels from geometry; a region that
+    already has artery labels is returned unchanged."""
+    from .mask import region_from_array
+    from .arteries import DEFAULT_LABELS
+
+    if region.has_artery_labels:
+        return region
+    assigned = assign_arteries(region.labels > 0, heart, aorta, geometry, rules)
+    labelled = region_from_array(assigned.labels, dict(DEFAULT_LABELS), source=region.source,
+                                 blood_pool=region.blood_pool)
+    labelled.warnings = list(region.warnings) + assigned.notes + [
+        "arteries assigned by position relative to the heart and aorta (geometry, not a per-artery segmentation)"]
+    return labelled
+
+
+def assign_arteries(region: np.ndarray, heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geometry,
+                    rules: Optional[AttributionRules] = None) -> ArteryAssignment:
+    """Label every voxel of ``region`` (bool or 0/1 (z, y, x)) LM/LAD/LCX/RCA by its position relative to the heart."""
+    rules = rules or AttributionRules()
+    frame = heart_frame(heart, aorta, geometry, rules)
+    indices = np.argwhere(region)
+    labels = np.zeros(region.shape, dtype=np.uint8)
+    chunk = 1_000_000
+    for start in range(0, len(indices), chunk):
+        part = indices[start:start + chunk]
+        labels[tuple(part.T)] = classify_points(_points_lps(part, geometry), frame, rules)
+    return ArteryAssignment(labels=labels, frame=frame, notes=list(frame.notes))
+
+
+@dataclass
+class AttributionAgreement:
+    """Agreement of assigned artery labels with true ones over the voxels both mark (fractions 0-1)."""
+
+    voxels: int
+    accuracy: float
+    per_artery: Dict[str, float]  # recall: share of each true artery's voxels given that artery
+    confusion: Dict[str, Dict[str, int]]  # true artery -> assigned artery -> voxels
+
+    def summary(self) -> str:
+        parts = ", ".join("%s %.0f%%" % (name, 100 * value) for name, value in self.per_artery.items())
+        return "%.0f%% of %d voxels (%s)" % (100 * self.accuracy, self.voxels, parts)
+
+
+def evaluate(assigned: np.ndarray, truth: np.ndarray, truth_names: Optional[Dict[int, str]] = None
+             ) -> AttributionAgreement:
+    """Compare assigned labels (LABELS numbering) with a true per-artery label map (default the same numbering)."""
+    names = truth_names or {value: name for name, value in LABELS.items()}
+    both = (assigned > 0) & (truth > 0)
+    true_values = truth[both]
+    given = assigned[both]
+    confusion: Dict[str, Dict[str, int]] = {}
+    per_artery: Dict[str, float] = {}
+    correct = 0
+    for value, name in names.items():
+        rows = true_values == value
+        count = int(np.count_nonzero(rows))
+        if not count:
+            continue
+        confusion[name] = {other: int(np.count_nonzero(given[rows] == LABELS[other])) for other in LABELS}
+        hit = confusion[name].get(name, 0)
+        per_artery[name] = hit / count
+        correct += hit
+    total = int(np.count_nonzero(both))
+    return AttributionAgreement(voxels=total, accuracy=correct / total if total else 0.0, per_artery=per_artery,
+                                confusion=confusion)

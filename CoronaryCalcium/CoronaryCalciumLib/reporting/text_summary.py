@@ -1,0 +1,55 @@
+"""Readable plain-text summary of an assessment for terminals and logs (no patient data)."""
+
+from __future__ import annotations
+
+from typing import List
+
+from ..result import Assessment
+from ..region.arteries import ARTERIES_AND_UNASSIGNED
+
+
+def _mass(value) -> str:
+    return "-" if value is None else "%.1f" % value
+
+
+def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
+    score = assessment.score
+    lines: List[str] = []
+    lines.append("Coronary calcium: %s" % assessment.case_id)
+    lines.append("  Agatston score   %10.1f" % score.agatston)
+    lines.append("  Volume score     %10.1f mm3" % score.volume_mm3)
+    lines.append("  Mass score       %10s mg%s" % (_mass(score.mass_mg), "" if score.mass_mg is not None else
+                                                   "  (no calibration)"))
+    lines.append("  Category         %s (%s); %s" % (score.category.classic, score.category.classic_range,
+                                                     score.category.cac_drs))
+    if assessment.classifier is not None:
+        prediction = assessment.classifier
+        lines.append("  Classifier       %s" % prediction.summary())
+        if prediction.top_contributions:
+            lines.append("    top features: %s" % ", ".join(
+                "%s %+.2f" % (c.feature, c.contribution) for c in prediction.top_contributions[:3]))
+    lines.append("")
+    lines.append("  %-11s %10s %12s %10s %8s" % ("artery", "Agatston", "volume mm3", "mass mg", "lesions"))
+    for name in ARTERIES_AND_UNASSIGNED:
+        entry = score.per_artery[name]
+        lines.append("  %-11s %10.1f %12.1f %10s %8d" % (name, entry.agatston, entry.volume_mm3, _mass(entry.mass_mg),
+                                                       entry.lesion_count))
+    if score.lesions:
+        lines.append("")
+        lines.append("  %4s %-10s %9s %10s %8s %7s %7s  %s" % ("id", "artery", "Agatston", "vol mm3", "mass mg",
+                                                             "peak HU", "slices", "centroid LPS mm"))
+        ranked = sorted(score.lesions, key=lambda lesion: -lesion.agatston)
+        for lesion in ranked[:max_lesions]:
+            lines.append("  %4d %-10s %9.1f %10.1f %8s %7.0f %7s  (%.1f, %.1f, %.1f)" % (
+                lesion.id, lesion.artery, lesion.agatston, lesion.volume_mm3, _mass(lesion.mass_mg), lesion.peak_hu,
+                "%d-%d" % (lesion.first_slice, lesion.last_slice), *lesion.centroid_lps_mm))
+        if len(ranked) > max_lesions:
+            lines.append("  ... %d more lesions (see the JSON output)" % (len(ranked) - max_lesions))
+    settings = score.settings
+    lines.append("")
+    lines.append("  settings: threshold %g HU (%s), min area %g mm2, %d-connected, increment %.3g mm (x%.3g)" % (
+        settings["threshold_hu"], settings["weight_rule"], settings["min_area_mm2"], settings["connectivity_2d"],
+        settings["slice_increment_mm"], settings["increment_factor"]))
+    for warning in assessment.warnings:
+        lines.append("  warning: %s" % warning)
+    return "\n".join(lines)

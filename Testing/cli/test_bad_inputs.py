@@ -1,0 +1,222 @@
+"""The bad-input catalogue through the command line: one-line message, exit code 2, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+
+from CoronaryCalciumLib.cli.main import main
+from support.data import LUNG1, QRM, TS_EXAMPLES, data_path
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def expect_error(args, capsys, message, out_json):
+    code, out, err = run_cli(args + ["--json", str(out_json)], capsys)
+    assert code == 2, (out, err)
+    assert err.startswith("error: ") and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not os.path.exists(out_json)
+    assert not [name for name in os.listdir(os.path.dirname(out_json)) if name.startswith(".")]  # no temp leftovers
+
+
+def write_image(path, array, spacing=(0.7, 0.7, 3.0), origin=(0, 0, 0)):
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing[: array.ndim])
+    image.SetOrigin(origin[: array.ndim])
+    sitk.WriteImage(image, str(path))
+    return str(path)
+
+
+@pytest.fixture()
+def small_ct(tmp_path):
+    """A valid 20x40x40 CT with a mask, as NIfTI."""
+    array = np.full((20, 40, 40), 40, dtype=np.int16)
+    array[:, :3, :] = -1000
+    array[8:10, 20:24, 20:24] = 400
+    mask = np.zeros(array.shape, dtype=np.uint8)
+    mask[5:15, 15:30, 15:30] = 1
+    return write_image(tmp_path / "ct.nii.gz", array), write_image(tmp_path / "mask.nii.gz", mask)
+
+
+def test_valid_input_writes_json_with_the_required_keys(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    out = tmp_path / "out" / "result.json"
+    code, stdout, err = run_cli(["score", image, "--mask", mask, "--json", str(out)], capsys)
+    assert code == 0, err
+    data = json.loads(out.read_text())
+    for key in ("agatston", "volume_mm3", "mass_mg", "category", "per_artery", "lesions", "settings", "warnings"):
+        assert key in data
+    assert data["mass_mg"] is None
+    assert set(data["category"]) >= {"classic", "cac_drs"}
+    assert data["agatston"] == pytest.approx(2 * 16 * 0.49 * 4)
+    assert "Agatston score" in stdout
+
+
+def test_not_ct_modality(tmp_path, capsys):
+    folder = tmp_path / "mr"
+    folder.mkdir()
+    for path in sorted(glob.glob(os.path.join(data_path(QRM), "*")))[:5]:
+        ds = pydicom.dcmread(path)
+        ds.Modality = "MR"
+        ds.save_as(str(folder / os.path.basename(path)))
+    mask = write_image(tmp_path / "m.nii.gz", np.ones((5, 4, 4), dtype=np.uint8))
+    expect_error(["score", str(folder), "--mask", mask], capsys, "no CT series", tmp_path / "o.json")
+
+
+def test_stored_values_not_in_hu(tmp_path, capsys):
+    array = np.full((10, 30, 30), 1064, dtype=np.uint16)
+    array[:, :3, :] = 24  # air stored as 24: no rescale applied
+    image = write_image(tmp_path / "raw.nii.gz", array)
+    mask = write_image(tmp_path / "m.nii.gz", np.ones(array.shape, dtype=np.uint8))
+    expect_error(["score", image, "--mask", mask], capsys, "does not look like CT in HU", tmp_path / "o.json")
+
+
+def test_two_dimensional_image(tmp_path, capsys):
+    image = write_image(tmp_path / "slice.nrrd", np.full((30, 30), -500, dtype=np.int16))
+    expect_error(["score", image, "--mask", image], capsys, "2D image", tmp_path / "o.json")
+
+
+def test_empty_file(tmp_path, capsys):
+    empty = tmp_path / "scan.nii.gz"
+    empty.write_bytes(b"")
+    expect_error(["score", str(empty), "--mask", str(empty)], capsys, "is empty", tmp_path / "o.json")
+
+
+def test_unreadable_file(tmp_path, capsys):
+    garbage = tmp_path / "scan.nrrd"
+    garbage.write_bytes(os.urandom(2000))
+    expect_error(["score", str(garbage), "--mask", str(garbage)], capsys, "cannot read", tmp_path / "o.json")
+
+
+def test_folder_without_dicom(tmp_path, capsys):
+    folder = tmp_path / "nothing"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("hello")
+    expect_error(["score", str(folder), "--mask", str(folder)], capsys, "no DICOM image files", tmp_path / "o.json")
+
+
+def test_missing_input(tmp_path, capsys):
+    expect_error(["score", str(tmp_path / "nope"), "--mask", "x"], capsys, "input not found", tmp_path / "o.json")
+
+
+def test_empty_region_of_interest_is_an_error_not_a_zero(small_ct, tmp_path, capsys):
+    image, _mask = small_ct
+    empty = write_image(tmp_path / "empty.nii.gz", np.zeros((20, 40, 40), dtype=np.uint8))
+    expect_error(["score", image, "--mask", empty], capsys, "is empty", tmp_path / "o.json")
+
+
+def test_probability_map_mask_is_refused(small_ct, tmp_path, capsys):
+    image, _mask = small_ct
+    probabilities = np.random.default_rng(0).random((20, 40, 40)).astype(np.float32)
+    mask = write_image(tmp_path / "p.nii.gz", probabilities)
+    expect_error(["score", image, "--mask", mask], capsys, "non-integer", tmp_path / "o.json")
+
+
+def test_mask_on_another_grid_is_resampled_and_reported(tmp_path, capsys):
+    image = os.path.join(data_path(TS_EXAMPLES), "pulmonary_report__ct_cropped.nii.gz")
+    mask = os.path.join(TS_EXAMPLES, "pulmonary_report__heart.nii.gz")
+    out = tmp_path / "r.json"
+    code, _out, err = run_cli(["score", image, "--mask", mask, "--allow-contrast", "--json", str(out)], capsys)
+    assert code == 0, err
+    warnings = json.loads(out.read_text())["warnings"]
+    assert any("another grid" in w and "resampled nearest-neighbour" in w for w in warnings)
+
+
+def test_contrast_enhanced_ct_is_refused_with_the_reason(tmp_path, capsys):
+    image = os.path.join(data_path(TS_EXAMPLES), "pulmonary_report__ct_cropped.nii.gz")
+    mask = os.path.join(TS_EXAMPLES, "pulmonary_report__heart.nii.gz")
+    expect_error(["score", image, "--mask", mask], capsys, "contrast-enhanced", tmp_path / "o.json")
+
+
+def test_contrast_tag_in_dicom_is_refused(tmp_path, capsys):
+    from support.data import JPEG2000_SERIES
+
+    from CoronaryCalciumLib.io.ct import load_ct
+
+    ct = load_ct(data_path(JPEG2000_SERIES))
+    mask = write_image(tmp_path / "m.nii.gz", np.ones(ct.array.shape, dtype=np.uint8), spacing=ct.geometry.spacing,
+                       origin=ct.geometry.origin)
+    expect_error(["score", JPEG2000_SERIES, "--mask", mask], capsys, "contrast agent 'APPLIED'", tmp_path / "o.json")
+
+
+def test_mask_of_another_scan_is_refused(small_ct, tmp_path, capsys):
+    image, _mask = small_ct
+    far = write_image(tmp_path / "far.nii.gz", np.ones((5, 5, 5), dtype=np.uint8), origin=(500, 500, 500))
+    expect_error(["score", image, "--mask", far], capsys, "does not overlap the CT", tmp_path / "o.json")
+
+
+def _qrm_copy(tmp_path, drop=None, shift=None):
+    folder = tmp_path / "series"
+    folder.mkdir()
+    files = sorted(glob.glob(os.path.join(data_path(QRM), "*")), key=lambda f: float(
+        pydicom.dcmread(f, stop_before_pixels=True).ImagePositionPatient[2]))
+    for index, path in enumerate(files):
+        if index == drop:
+            continue
+        if index == shift:
+            ds = pydicom.dcmread(path)
+            ds.ImagePositionPatient[2] = float(ds.ImagePositionPatient[2]) + 1.0
+            ds.save_as(str(folder / os.path.basename(path)))
+        else:
+            shutil.copy(path, folder)
+    return str(folder)
+
+
+def _qrm_mask(tmp_path, slices):
+    mask = np.zeros((slices, 512, 512), dtype=np.uint8)
+    mask[:, 200:240, 160:200] = 1
+    return mask
+
+
+def test_missing_slice_is_reported_and_scored(tmp_path, capsys):
+    series = _qrm_copy(tmp_path, drop=30)
+    from CoronaryCalciumLib.io.ct import load_ct
+
+    ct = load_ct(series)
+    assert ct.array.shape[0] == 46
+    assert any("1 missing slice" in w for w in ct.warnings)
+    assert ct.metadata.slice_increment_mm == pytest.approx(3.0)
+
+
+def test_non_uniform_spacing_is_reported(tmp_path):
+    from CoronaryCalciumLib.io.ct import load_ct
+
+    ct = load_ct(_qrm_copy(tmp_path, shift=20))
+    assert any("non-uniform slice spacing" in w for w in ct.warnings)
+    assert ct.metadata.slice_increment_mm == pytest.approx(3.0)
+
+
+def test_duplicate_slice_positions_are_refused(tmp_path, capsys):
+    folder = tmp_path / "dup"
+    folder.mkdir()
+    files = sorted(glob.glob(os.path.join(data_path(LUNG1), "*")))[:6]
+    for index, path in enumerate(files):
+        ds = pydicom.dcmread(path)
+        ds.SOPInstanceUID = pydicom.uid.generate_uid()
+        shutil.copy(path, folder / ("a%d" % index))
+        ds.save_as(str(folder / ("b%d" % index)))
+    mask = write_image(tmp_path / "m.nii.gz", np.ones((6, 8, 8), dtype=np.uint8))
+    expect_error(["score", str(folder), "--mask", mask], capsys, "duplicate positions", tmp_path / "o.json")
+
+
+def test_mask_and_totalsegmentator_region_together_are_refused(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    expect_error(["score", image, "--mask", mask, "--region", "heart"], capsys, "either --mask or --region",
+                 tmp_path / "o.json")
+
+
+def test_no_region_at_all_is_refused(small_ct, tmp_path, capsys):
+    image, _mask = small_ct
+    expect_error(["score", image], capsys, "no region of interest", tmp_path / "o.json")
