@@ -7,6 +7,7 @@ import sys
 
 from ..batch import BatchOptions, discover, run_batch
 from ..classifier.step import classifier_step
+from ..errors import InputError
 from .options import (add_classifier_options, add_region_options, add_scoring_options, settings_from_args,
                       totalseg_settings_from_args)
 
@@ -46,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
                            model=args.model)
     classifier_step(args.model, trust=args.trust)  # a named model that cannot load stops here, before any case
     cases = discover(args.inputs, mask=args.mask)
+    if getattr(args, "totalseg_output", None) and len(cases) != 1:
+        raise InputError("--totalseg-output holds the masks of one CT, but %d cases were found: assess them one by "
+                         "one" % len(cases))
     print("%d case(s) found; writing to %s" % (len(cases), args.out), file=sys.stderr)
     report = run_batch(cases, args.out, options, workers=args.jobs, scheduler=args.scheduler,
                        progress_bar=not args.no_progress)

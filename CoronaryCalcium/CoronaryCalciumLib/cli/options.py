@@ -45,17 +45,24 @@ def add_region_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--totalseg-license", metavar="NUMBER", help="licence number for the coronary task")
     group.add_argument("--totalseg-weights", metavar="DIR", help="TotalSegmentator weights folder")
     group.add_argument("--totalseg-home", metavar="DIR", help="TotalSegmentator home folder (config, licence)")
+    group.add_argument("--totalseg-output", metavar="DIR",
+                       help="reuse masks TotalSegmentator already wrote for this CT (heart.nii.gz and aorta.nii.gz for "
+                            "--region heart, coronary_arteries.nii.gz for --region coronary): TotalSegmentator is not "
+                            "run")
 
 
 def totalseg_settings_from_args(args: argparse.Namespace):
     """TotalSegmentator region settings for --region heart|coronary, None for --region mask."""
+    existing = getattr(args, "totalseg_output", None)
     if args.region == "mask":
+        if existing:
+            raise InputError("--totalseg-output needs --region heart or --region coronary")
         return None
     from ..region.totalseg_region import TotalSegRegionSettings
     from ..region.totalseg_runner import TotalSegSettings
 
     return TotalSegRegionSettings(
-        backend=args.region, margin_mm=args.coronary_margin,
+        backend=args.region, margin_mm=args.coronary_margin, existing_output=existing,
         totalseg=TotalSegSettings(device=args.device, fast=args.fast, license_number=args.totalseg_license,
                                   home_dir=args.totalseg_home, weights_dir=args.totalseg_weights),
     )

@@ -67,7 +67,9 @@ class TotalSegRegionSettings:
     (``total``), 3 mm (``total`` fast) or 0.7 mm (``coronary_arteries``), so 1.5 loses nothing for the heart backend.
     ``in_process``: run ``totalsegmentator()`` here (CLI, batch) or in a subprocess (Slicer). ``python_executable``: the
     interpreter for the subprocess. ``work_dir``: keep TotalSegmentator's input and output there (default: a temporary
-    folder, removed).
+    folder, removed). ``existing_output``: a folder TotalSegmentator already wrote for this CT (one file per class:
+    ``heart.nii.gz``, ``aorta.nii.gz``, ``coronary_arteries.nii.gz``; on the CT's grid or resampled onto it): the region
+    is built from those masks and TotalSegmentator is not run (nor needed).
     """
 
     backend: str = "heart"
@@ -86,6 +88,7 @@ class TotalSegRegionSettings:
     in_process: bool = True
     python_executable: Optional[str] = None
     work_dir: Optional[str] = None
+    existing_output: Optional[str] = None
     totalseg: TotalSegSettings = field(default_factory=TotalSegSettings)
 
     def validate(self) -> None:
@@ -396,6 +399,8 @@ def build_region(ct: CTVolume, settings: Optional[TotalSegRegionSettings] = None
     """Run TotalSegmentator on ``ct`` and build the region of interest (see the module docstring for the backends)."""
     settings = settings or TotalSegRegionSettings()
     settings.validate()
+    if settings.existing_output:
+        return region_from_existing_output(ct, settings, progress)
     if settings.in_process or settings.python_executable is None:
         totalseg_runner.require_installed()
     folder = settings.work_dir or tempfile.mkdtemp(prefix="coronary_totalseg_")
@@ -417,6 +422,65 @@ def build_region(ct: CTVolume, settings: Optional[TotalSegRegionSettings] = None
     result.region.warnings.extend(note for note in runner.notes if note not in result.region.warnings)
     if progress is not None:
         progress(1.0, "Region of interest ready (%.0f s)" % (time.time() - started))
+    return result
+
+
+EXISTING_FILES = {"heart": ("heart", "aorta"), "coronary": ("coronary_arteries",)}
+
+
+def _read_existing_mask(ct: CTVolume, folder: str, name: str, notes: List[str]) -> Optional[np.ndarray]:
+    """``folder/<name>.nii.gz`` (or ``.nii``) as a boolean mask on the CT grid; None when absent."""
+    for suffix in (".nii.gz", ".nii"):
+        path = os.path.join(folder, name + suffix)
+        if os.path.isfile(path):
+            labels, note = read_labels_on_ct_grid(path, ct)
+            if note and note not in notes:
+                notes.append(note)
+            return labels > 0
+    return None
+
+
+def region_from_existing_output(ct: CTVolume, settings: TotalSegRegionSettings,
+                                progress: Optional[Progress] = None) -> TotalSegRegion:
+    """The region of interest from masks TotalSegmentator already wrote (``settings.existing_output``); the same
+    heart shell or coronary margin as when it runs here."""
+    folder = settings.existing_output
+    if not os.path.isdir(folder):
+        raise RegionError("TotalSegmentator output folder %s does not exist" % folder)
+    if progress is not None:
+        progress(0.1, "Reading the existing TotalSegmentator masks")
+    notes: List[str] = []
+    masks = {name: _read_existing_mask(ct, folder, name, notes) for name in ("heart", "aorta", "coronary_arteries")}
+    missing = [name + ".nii.gz" for name in EXISTING_FILES[settings.backend] if masks[name] is None]
+    if missing:
+        raise RegionError("%s has no %s: the %s region needs %s from TotalSegmentator's output"
+                          % (folder, " or ".join(missing), settings.backend,
+                             " and ".join(n + ".nii.gz" for n in EXISTING_FILES[settings.backend])))
+    heart, aorta = masks["heart"], masks["aorta"]
+    if settings.backend == "heart":
+        if not heart.any():
+            raise RegionError("%s: heart.nii.gz is empty on this CT's grid (is it the output for this CT?)" % folder)
+        shell = heart_shell(heart, aorta, ct.geometry, settings, image=ct.array, notes=notes)
+        if not shell.any():
+            raise RegionError("the heart-surface region is empty after removing the aorta: check the shell settings")
+        source = ("heart shell from existing TotalSegmentator masks (%s; %g mm inside to %g mm outside the heart "
+                  "surface, aorta +%g mm, valve plane, tissue behind lung and bone entering from outside removed)"
+                  % (os.path.basename(os.path.normpath(folder)), settings.shell_inside_mm, settings.shell_outside_mm,
+                     settings.aorta_margin_mm))
+        result = _finish(ct, settings, shell, heart, aorta, source)
+    else:
+        coronary = masks["coronary_arteries"]
+        if not coronary.any():
+            raise RegionError("%s: coronary_arteries.nii.gz is empty on this CT's grid" % folder)
+        if heart is not None and (aorta is None or not heart.any()):
+            heart = aorta = None
+        region_mask = dilate_mm(coronary, ct.geometry, settings.margin_mm)
+        source = ("existing TotalSegmentator coronary arteries (%s) + %g mm margin"
+                  % (os.path.basename(os.path.normpath(folder)), settings.margin_mm))
+        result = _finish(ct, settings, region_mask, heart, aorta, source)
+    result.region.warnings.extend(note for note in notes if note not in result.region.warnings)
+    if progress is not None:
+        progress(1.0, "Region of interest ready")
     return result
 
 
