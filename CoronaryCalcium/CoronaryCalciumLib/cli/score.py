@@ -7,7 +7,8 @@ import sys
 
 from ..errors import InputError
 from ..io.atomic import write_text_atomic
-from ..pipeline import assess_case, silent
+from ..pipeline import assess_case
+from ..progress import silent
 from ..reporting.text_summary import format_summary
 from ..classifier.step import classifier_step
 from .options import (add_classifier_options, add_region_options, add_scoring_options, settings_from_args,

@@ -460,24 +460,16 @@ def region_from_existing_output(ct: CTVolume, settings: TotalSegRegionSettings,
     if settings.backend == "heart":
         if not heart.any():
             raise RegionError("%s: heart.nii.gz is empty on this CT's grid (is it the output for this CT?)" % folder)
-        shell = heart_shell(heart, aorta, ct.geometry, settings, image=ct.array, notes=notes)
-        if not shell.any():
-            raise RegionError("the heart-surface region is empty after removing the aorta: check the shell settings")
-        source = ("heart shell from existing TotalSegmentator masks (%s; %g mm inside to %g mm outside the heart "
-                  "surface, aorta +%g mm, valve plane, tissue behind lung and bone entering from outside removed)"
-                  % (os.path.basename(os.path.normpath(folder)), settings.shell_inside_mm, settings.shell_outside_mm,
-                     settings.aorta_margin_mm))
-        result = _finish(ct, settings, shell, heart, aorta, source)
+        result = _shell_region(ct, settings, heart, aorta, notes, "heart shell from existing TotalSegmentator masks",
+                               os.path.basename(os.path.normpath(folder)))
     else:
         coronary = masks["coronary_arteries"]
         if not coronary.any():
             raise RegionError("%s: coronary_arteries.nii.gz is empty on this CT's grid" % folder)
         if heart is not None and (aorta is None or not heart.any()):
             heart = aorta = None
-        region_mask = dilate_mm(coronary, ct.geometry, settings.margin_mm)
-        source = ("existing TotalSegmentator coronary arteries (%s) + %g mm margin"
-                  % (os.path.basename(os.path.normpath(folder)), settings.margin_mm))
-        result = _finish(ct, settings, region_mask, heart, aorta, source)
+        result = _coronary_region(ct, settings, coronary, heart, aorta, "existing TotalSegmentator coronary arteries",
+                                  os.path.basename(os.path.normpath(folder)))
     result.region.warnings.extend(note for note in notes if note not in result.region.warnings)
     if progress is not None:
         progress(1.0, "Region of interest ready")
@@ -489,13 +481,29 @@ def _heart_backend(ct: CTVolume, settings: TotalSegRegionSettings, runner: _Runn
     heart, aorta = _heart_and_aorta(labels, "total")
     del labels
     _check_heart(heart, run, ct, runner.notes)
-    shell = heart_shell(heart, aorta, ct.geometry, settings, image=ct.array, notes=runner.notes)
+    return _shell_region(ct, settings, heart, aorta, runner.notes, "TotalSegmentator heart shell",
+                         totalseg_runner.describe(run))
+
+
+def _shell_region(ct: CTVolume, settings: TotalSegRegionSettings, heart: np.ndarray, aorta: np.ndarray,
+                  notes: List[str], label: str, origin: str) -> TotalSegRegion:
+    """The heart-shell region from heart and aorta masks, described as ``label (origin; shell settings)``."""
+    shell = heart_shell(heart, aorta, ct.geometry, settings, image=ct.array, notes=notes)
     if not shell.any():
         raise RegionError("the heart-surface region is empty after removing the aorta: check the shell settings")
-    source = ("TotalSegmentator heart shell (%s; %g mm inside to %g mm outside the heart surface, aorta +%g mm, "
-              "valve plane, tissue behind lung and bone entering from outside removed)"
-              % (totalseg_runner.describe(run), settings.shell_inside_mm, settings.shell_outside_mm, settings.aorta_margin_mm))
+    source = ("%s (%s; %g mm inside to %g mm outside the heart surface, aorta +%g mm, valve plane, tissue behind lung "
+              "and bone entering from outside removed)"
+              % (label, origin, settings.shell_inside_mm, settings.shell_outside_mm, settings.aorta_margin_mm))
     return _finish(ct, settings, shell, heart, aorta, source)
+
+
+def _coronary_region(ct: CTVolume, settings: TotalSegRegionSettings, coronary: np.ndarray,
+                     heart: Optional[np.ndarray], aorta: Optional[np.ndarray], label: str,
+                     origin: str) -> TotalSegRegion:
+    """The coronary mask plus ``settings.margin_mm``, described as ``label (origin) + margin``."""
+    region_mask = dilate_mm(coronary, ct.geometry, settings.margin_mm)
+    return _finish(ct, settings, region_mask, heart, aorta,
+                   "%s (%s) + %g mm margin" % (label, origin, settings.margin_mm))
 
 
 def _coronary_backend(ct: CTVolume, settings: TotalSegRegionSettings, runner: _Runner) -> TotalSegRegion:
@@ -520,9 +528,8 @@ def _coronary_backend(ct: CTVolume, settings: TotalSegRegionSettings, runner: _R
             runner.notes.append("TotalSegmentator's 6 mm model found no heart: arteries not assigned, no blood-pool "
                                 "reference for the contrast check")
             heart = aorta = None
-    region_mask = dilate_mm(coronary, ct.geometry, settings.margin_mm)
-    source = "TotalSegmentator coronary arteries (%s) + %g mm margin" % (totalseg_runner.describe(run), settings.margin_mm)
-    return _finish(ct, settings, region_mask, heart, aorta, source)
+    return _coronary_region(ct, settings, coronary, heart, aorta, "TotalSegmentator coronary arteries",
+                            totalseg_runner.describe(run))
 
 
 def _finish(ct: CTVolume, settings: TotalSegRegionSettings, mask: np.ndarray, heart: Optional[np.ndarray],
