@@ -33,7 +33,8 @@ from .scoring.agatston import ScoringSettings
 MASK_MARKERS = ("_mask", ".mask")
 SUMMARY_COLUMNS = ("id", "status", "error", "agatston", "volume_mm3", "mass_mg", "classic", "cac_drs", "lesions",
                    "agatston_LM", "agatston_LAD", "agatston_LCX", "agatston_RCA", "agatston_unassigned",
-                   "classifier_label", "classifier_probability", "warnings")
+                   "classifier_label", "classifier_probability", "category_reliable", "noise_hu",
+                   "excluded_lesions", "warnings")
 PHI_COLUMNS = ("image", "patient_name", "patient_id")
 PARTIAL = ".partial-"
 
@@ -254,6 +255,10 @@ def summary_row_from_folder(case: CaseSpec, folder: str, options: BatchOptions) 
         "lesions": len(data["lesions"]),
         "classifier_label": classifier.get("label", ""),
         "classifier_probability": "" if classifier.get("probability") is None else "%.4f" % classifier["probability"],
+        "category_reliable": "yes" if data["category"].get("reliable", True) else "no",
+        "noise_hu": "" if (data.get("image_quality") or {}).get("noise_hu") is None
+        else "%.1f" % data["image_quality"]["noise_hu"],
+        "excluded_lesions": len(data.get("excluded_lesions", [])),
         "warnings": len(data["warnings"]),
     }
     for name, entry in data["per_artery"].items():

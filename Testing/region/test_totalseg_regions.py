@@ -117,6 +117,27 @@ def test_chest_wall_beyond_the_lung_is_left_out_and_fat_touching_the_heart_stays
     assert np.all(shell[elsewhere])
 
 
+def test_a_thin_dark_band_beside_the_heart_is_not_lung_and_keeps_the_tissue_beyond_it():
+    """Motion in a non-gated scan leaves bands of -300 to -550 HU beside a beating artery (LUNG1-001's mid RCA): one
+    dark voxel on the way to the heart must not cut the shell as real lung does."""
+    heart, aorta, r, _, _ = _sphere_and_aorta()
+    x, y, _ = _points()
+    settings = totalseg_region.TotalSegRegionSettings()
+    image = _non_contrast_ct(heart, aorta)
+    band = (r > HEART_RADIUS + 2.0) & (r <= HEART_RADIUS + 2.8) & (y > 10.0)  # under one voxel (0.8 mm) thick
+    image[band] = -545
+    beyond = (r > HEART_RADIUS + 3.5) & (r <= HEART_RADIUS + 8.0) & (y > 14.0)
+    image[beyond] = 40
+    shell = totalseg_region.heart_shell(heart, aorta, _geometry(), settings, image=image)
+    # most of it stays (one dark voxel used to remove all of it); lines that cross the rasterised band obliquely
+    # meet up to two of its voxels
+    assert beyond.sum() > 1000 and np.mean(shell[beyond]) > 0.8
+    image[(r > HEART_RADIUS + 2.0) & (r <= HEART_RADIUS + 5.0) & (y > 10.0)] = -545  # 3 mm of it: lung
+    shell = totalseg_region.heart_shell(heart, aorta, _geometry(), settings, image=image)
+    deep = beyond & (r > HEART_RADIUS + 6.0)
+    assert np.mean(shell[deep]) < 0.05
+
+
 def test_contrast_filled_heart_keeps_the_shell_and_says_why():
     heart, aorta, r, _, z = _sphere_and_aorta()
     x, y, _ = _points()

@@ -13,6 +13,7 @@ from CoronaryCalciumLib.io.ct import CTMetadata, ct_from_array
 from CoronaryCalciumLib.errors import ContrastError, InputError, RegionError
 from CoronaryCalciumLib.region.mask import region_from_array
 from CoronaryCalciumLib.scoring.agatston import ScoringSettings, score
+from CoronaryCalciumLib.scoring.protocol import ProtocolSettings
 from support.synthetic import as_ct, blank_ct, full_region
 
 SPACING = (0.5, 0.5, 3.0)
@@ -105,7 +106,8 @@ def test_increment_correction_makes_contiguous_reconstructions_agree(increment, 
     spacing = (0.5, 0.5, increment)
     array, meta = blank_ct(shape=(8, 40, 40), spacing=spacing)
     array[2:2 + slices, 10:14, 10:14] = 250  # 4 mm2, weight 2 in each slice
-    result = score_array(array, meta, spacing)
+    as_documented = ScoringSettings(protocol=ProtocolSettings(thin_slices="off"))  # the rule itself, no 3 mm slabs
+    result = score_array(array, meta, spacing, settings=as_documented)
     assert result.agatston == pytest.approx(8.0)
     assert result.settings["increment_factor"] == pytest.approx(increment / 3.0)
     assert result.volume_mm3 == pytest.approx(16 * slices * 0.25 * increment)

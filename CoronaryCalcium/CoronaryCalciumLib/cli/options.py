@@ -24,6 +24,15 @@ def add_scoring_options(parser: argparse.ArgumentParser) -> None:
                        help="mass calibration factor c_HA in mg/(mm3 HU), or the JSON written by `calibrate`")
     group.add_argument("--allow-contrast", action="store_true",
                        help="score even if the CT looks contrast-enhanced (results flagged as not valid Agatston)")
+    modes = ("auto", "on", "off")
+    group.add_argument("--thin-slices", choices=modes, default="auto",
+                       help="average slices thinner than 1.5 mm into 3 mm slabs before scoring (auto: when thinner)")
+    group.add_argument("--sharp-kernel", choices=modes, default="auto",
+                       help="smooth a sharp reconstruction kernel towards a soft one before thresholding (auto: when "
+                            "the DICOM kernel is sharp)")
+    group.add_argument("--lesion-filters", choices=modes, default="auto",
+                       help="list lesions that are not coronary calcium (air-border rims, soft-tissue noise, aortic "
+                            "wall) apart from the score (auto: automatic heart/coronary regions only)")
 
 
 REGION_CHOICES = ("mask", "heart", "coronary")
@@ -99,7 +108,8 @@ def settings_from_args(args: argparse.Namespace) -> ScoringSettings:
     return scoring_settings(threshold_hu=args.threshold, min_area_mm2=args.min_area, connectivity=args.connectivity,
                             kvp=args.kvp, kvp_specific=not args.no_kvp_thresholds,
                             calibration_factor=calibration_factor(args.calibration),
-                            allow_contrast=args.allow_contrast)
+                            allow_contrast=args.allow_contrast, thin_slices=args.thin_slices,
+                            sharp_kernel=args.sharp_kernel, lesion_filters=args.lesion_filters)
 
 
 def add_embedding_options(parser) -> None:

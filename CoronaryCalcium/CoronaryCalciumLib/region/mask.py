@@ -35,6 +35,14 @@ class RegionOfInterest:
     source: str = "array"
     warnings: List[str] = field(default_factory=list)
     blood_pool: Optional[np.ndarray] = None
+    # the heart and aorta an automatic region was built from (bool, CT grid): lesion filters use them
+    heart: Optional[np.ndarray] = field(default=None, repr=False)
+    aorta: Optional[np.ndarray] = field(default=None, repr=False)
+
+    @property
+    def automatic(self) -> bool:
+        """Built from heart (and aorta) masks rather than given as a region drawn around the arteries."""
+        return self.heart is not None
 
     @property
     def has_artery_labels(self) -> bool:

@@ -54,6 +54,7 @@ MAX_CROSSING_SHARE = 0.2  # dense structures crossing out of more of the heart s
 CROSSING_SMOOTHING_MM = 1.0  # Gaussian sigma before finding bone and cartilage
 CROSSING_MARGIN_MM = 1.5  # band voxels this close to bone or cartilage go with it (their blurred, noisy rim)
 LUNG_HU = -500.0  # below this: lung (air); the coronary arteries are never on the far side of lung from the heart
+MIN_LUNG_RUN_MM = 1.5  # lung between a voxel and the heart must be this thick along the line, not one dark voxel
 DEEP_HEART_MM = 15.0  # blood-pool fallback: heart voxels at least this deep
 MIN_BLOOD_POOL_VOXELS = 50
 
@@ -254,10 +255,13 @@ def heart_shell(heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geomet
 
 
 def behind_lung(candidates: np.ndarray, nearest_heart: np.ndarray, lung: np.ndarray,
-                spacing_zyx: Sequence[float], chunk: int = 200000) -> np.ndarray:
-    """Which ``candidates`` (bool, z y x) see ``lung`` on the straight line to their nearest heart voxel
+                spacing_zyx: Sequence[float], chunk: int = 200000,
+                min_run_mm: float = MIN_LUNG_RUN_MM) -> np.ndarray:
+    """Which ``candidates`` (bool, z y x) see real lung on the straight line to their nearest heart voxel
     (``nearest_heart``: the 3 x shape index array of the distance transform), sampled every half millimetre or
-    voxel. The coronary arteries are never on the far side of lung from the heart; chest wall and diaphragm may be."""
+    voxel: an unbroken run of at least ``min_run_mm`` of ``lung`` voxels. The coronary arteries are never on the far
+    side of lung from the heart; chest wall and diaphragm may be. A single dark voxel is not lung: in a non-gated
+    scan, motion leaves bands of -300 to -550 HU beside a beating artery (LUNG1-001's mid RCA)."""
     blocked = np.zeros(candidates.shape, dtype=bool)
     points = np.argwhere(candidates)
     step_mm = min(0.5, min(spacing_zyx))
@@ -266,11 +270,16 @@ def behind_lung(candidates: np.ndarray, nearest_heart: np.ndarray, lung: np.ndar
         target = nearest_heart[:, voxel[:, 0], voxel[:, 1], voxel[:, 2]].T
         offset = (target - voxel).astype(np.float32)
         length_mm = np.sqrt(((offset * np.asarray(spacing_zyx, dtype=np.float32)) ** 2).sum(axis=1))
-        hit = np.zeros(len(voxel), dtype=bool)
         samples = int(np.ceil(length_mm.max() / step_mm))
+        sample_mm = length_mm / max(samples, 1)  # each line is sampled ``samples`` times: its own step in mm
+        run_mm = np.zeros(len(voxel), dtype=np.float32)
+        longest_mm = np.zeros(len(voxel), dtype=np.float32)
         for t in np.arange(1, samples) / float(samples):
             sample = np.rint(voxel + t * offset).astype(np.intp)
-            hit |= lung[sample[:, 0], sample[:, 1], sample[:, 2]]
+            in_lung = lung[sample[:, 0], sample[:, 1], sample[:, 2]]
+            run_mm = np.where(in_lung, run_mm + sample_mm, 0.0)
+            np.maximum(longest_mm, run_mm, out=longest_mm)
+        hit = longest_mm >= min_run_mm
         blocked[voxel[hit, 0], voxel[hit, 1], voxel[hit, 2]] = True
     return blocked
 
@@ -548,6 +557,7 @@ def _finish(ct: CTVolume, settings: TotalSegRegionSettings, mask: np.ndarray, he
     else:
         labels, names = mask.astype(np.uint8), {1: "unassigned"}
     region = region_from_array(labels, names, source=source, blood_pool=blood_pool)
+    region.heart, region.aorta = heart, aorta
     region.warnings.extend(notes)
     if blood_pool is None:
         region.warnings.append("no blood-pool reference (heart/aorta) for the contrast check; the region itself is "

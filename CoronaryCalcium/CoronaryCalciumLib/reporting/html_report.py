@@ -148,6 +148,13 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
                        else "not measured (no calibration)"]))
     parts.append(_row(["Category", "%s (%s)" % (category["classic"], category["classic_range"])]))
     parts.append(_row(["CAC-DRS", category["cac_drs"]]))
+    quality = data.get("image_quality")
+    if quality:
+        noise = ("%.0f HU in the blood pool" % quality["noise_hu"] if quality["noise_hu"] is not None
+                 else "not measured (%s)" % quality["noise_region"])
+        verdict = "category reliable" if quality["reliable"] else "category UNRELIABLE: %s" % "; ".join(
+            quality["reasons"])
+        parts.append(_row(["Image noise", "%s; %s" % (noise, verdict)]))
     parts.append("</table>")
 
     classifier = data.get("classifier")
@@ -191,6 +198,15 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
                            "%d-%d" % (lesion.first_slice, lesion.last_slice),
                            "(%.1f, %.1f, %.1f)" % lesion.centroid_lps_mm]))
     parts.append("</table>")
+    if score.excluded_lesions:
+        parts.append("<h2>Lesions left out (not coronary calcium)</h2><p>Not in any score; a reader may restore them "
+                     "(<code>--lesion-filters off</code>).</p><table>")
+        parts.append(_row(["id", "Agatston", "peak HU", "slices", "centroid LPS mm", "reason"], header=True))
+        for lesion in sorted(score.excluded_lesions, key=lambda l: -l.agatston):
+            parts.append(_row([lesion.id, _number(lesion.agatston), "%.0f" % lesion.peak_hu,
+                               "%d-%d" % (lesion.first_slice, lesion.last_slice),
+                               "(%.1f, %.1f, %.1f)" % lesion.centroid_lps_mm, lesion.excluded]))
+        parts.append("</table>")
 
     parts.append("<h2>Warnings</h2>")
     parts.append("<ul>%s</ul>" % "".join("<li>%s</li>" % html.escape(w) for w in data["warnings"])

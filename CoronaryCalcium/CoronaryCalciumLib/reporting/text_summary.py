@@ -22,6 +22,12 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
                                                    "  (no calibration)"))
     lines.append("  Category         %s (%s); %s" % (score.category.classic, score.category.classic_range,
                                                      score.category.cac_drs))
+    quality = score.image_quality
+    if quality is not None:
+        lines.append("  Image quality    %s; category %s" % (
+            "noise %.0f HU in the blood pool" % quality.noise_hu if quality.noise_hu is not None
+            else "noise not measured (%s)" % quality.noise_region,
+            "reliable" if quality.reliable else "UNRELIABLE (%s)" % "; ".join(quality.reasons)))
     if assessment.classifier is not None:
         prediction = assessment.classifier
         lines.append("  Classifier       %s" % prediction.summary())
@@ -45,6 +51,12 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
                 "%d-%d" % (lesion.first_slice, lesion.last_slice), *lesion.centroid_lps_mm))
         if len(ranked) > max_lesions:
             lines.append("  ... %d more lesions (see the JSON output)" % (len(ranked) - max_lesions))
+    if score.excluded_lesions:
+        lines.append("")
+        lines.append("  left out as not coronary calcium (not in any total):")
+        for lesion in sorted(score.excluded_lesions, key=lambda lesion: -lesion.agatston)[:max_lesions]:
+            lines.append("  %4d %9.1f Agatston at (%.1f, %.1f, %.1f): %s" % (
+                lesion.id, lesion.agatston, *lesion.centroid_lps_mm, lesion.excluded))
     settings = score.settings
     lines.append("")
     lines.append("  settings: threshold %g HU (%s), min area %g mm2, %d-connected, increment %.3g mm (x%.3g)" % (

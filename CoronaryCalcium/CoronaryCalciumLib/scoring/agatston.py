@@ -14,6 +14,11 @@ mg/(mm3 HU) from a calibration; without one the mass is None, never a silent def
 
 Work is done inside the bounding box of the region of interest, on views of the CT, so time and memory scale with the
 region, not the scan.
+
+Before thresholding, scans not made for calcium scoring are brought towards its protocol (``protocol``: 3 mm slabs
+from slices thinner than 1.5 mm, a blur for sharp kernels; scans made for it are untouched), the noise in the blood pool
+is measured (``image_quality``), and in automatic regions lesions that are not coronary calcium are listed apart with a
+reason (``lesion_filters``): ``lesions`` and every total hold the counted lesions only.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from scipy import ndimage
 
+from . import image_quality, lesion_filters
 from .categories import Category, categorise
 from .contrast import check_contrast
+from .protocol import Normalised, ProtocolSettings, normalise
 from ..io.ct import CTVolume
 from ..errors import ContrastError, InputError, RegionError
 from ..region.mask import RegionOfInterest, bounding_box
@@ -56,8 +63,14 @@ class ScoringSettings:
     kvp_specific: bool = True
     calibration_factor: Optional[float] = None
     allow_contrast: bool = False
+    protocol: ProtocolSettings = field(default_factory=ProtocolSettings)
+    lesion_filters: str = "auto"  # "auto": automatic regions only; "on": every region; "off": none
 
     def validate(self) -> None:
+        self.protocol.validate()
+        if self.lesion_filters not in lesion_filters.MODES:
+            raise InputError("lesion filters must be one of %s, not %r" % (", ".join(lesion_filters.MODES),
+                                                                         self.lesion_filters))
         if self.connectivity not in (4, 8):
             raise InputError("connectivity must be 4 or 8, not %s" % self.connectivity)
         if self.min_area_mm2 < 0:
@@ -73,12 +86,16 @@ class ScoringSettings:
 
 def scoring_settings(threshold_hu: Optional[float] = None, min_area_mm2: float = 1.0, connectivity: int = 8,
                      kvp: Optional[float] = None, kvp_specific: bool = True,
-                     calibration_factor: Optional[float] = None, allow_contrast: bool = False) -> ScoringSettings:
+                     calibration_factor: Optional[float] = None, allow_contrast: bool = False,
+                     thin_slices: str = "auto", sharp_kernel: str = "auto",
+                     lesion_filters: str = "auto") -> ScoringSettings:
     """Validated settings from what a user chose (command-line options, the Slicer panel): the one place they are
-    built. Units: HU, mm2, kV, mg/(mm3 HU)."""
+    built. Units: HU, mm2, kV, mg/(mm3 HU). ``thin_slices``, ``sharp_kernel``, ``lesion_filters``: auto, on, off."""
     settings = ScoringSettings(threshold_hu=threshold_hu, min_area_mm2=min_area_mm2, connectivity=connectivity,
                                kvp=kvp, kvp_specific=kvp_specific, calibration_factor=calibration_factor,
-                               allow_contrast=allow_contrast)
+                               allow_contrast=allow_contrast,
+                               protocol=ProtocolSettings(thin_slices=thin_slices, sharp_kernel=sharp_kernel),
+                               lesion_filters=lesion_filters)
     settings.validate()
     return settings
 
@@ -99,9 +116,13 @@ class Lesion:
     centroid_lps_mm: Tuple[float, float, float]
     first_slice: int
     last_slice: int
+    excluded: Optional[str] = None  # why a lesion filter left it out of the score (None: counted)
 
     def to_dict(self) -> Dict[str, object]:
-        return asdict(self)
+        data = asdict(self)
+        if self.excluded is None:
+            data.pop("excluded")
+        return data
 
 
 @dataclass
@@ -119,8 +140,9 @@ class ArteryScore:
 
 @dataclass
 class CalciumScore:
-    """Everything scoring produced. ``lesion_labels`` holds lesion ids (1..n, 0 = none) inside ``bounding_box`` of the
-    CT grid; use ``lesion_label_volume()`` for a full-size map."""
+    """Everything scoring produced. ``lesion_labels`` holds lesion ids (1..n counted, then the excluded ones; 0 = none)
+    inside ``bounding_box`` of the CT grid; use ``lesion_label_volume()`` for a full-size map. ``excluded_lesions``
+    were left out of every total, each with its reason; ``image_quality`` says whether the category can be trusted."""
 
     agatston: float
     volume_mm3: float
@@ -133,6 +155,8 @@ class CalciumScore:
     lesion_labels: Optional[np.ndarray] = None
     bounding_box: Optional[Tuple[slice, slice, slice]] = None
     ct_shape: Optional[Tuple[int, int, int]] = None
+    excluded_lesions: List[Lesion] = field(default_factory=list)
+    image_quality: Optional[image_quality.ImageQuality] = None
 
     def lesion_label_volume(self) -> np.ndarray:
         """Lesion ids on the full CT grid (uint16, z-y-x)."""
@@ -144,7 +168,7 @@ class CalciumScore:
     def artery_label_volume(self, artery_values: Optional[Dict[str, int]] = None) -> np.ndarray:
         """Calcium labelled by artery on the full CT grid (uint8): 1=LM, 2=LAD, 3=LCX, 4=RCA, 5=unassigned by default."""
         values = artery_values or {name: index for index, name in enumerate(ARTERIES_AND_UNASSIGNED, start=1)}
-        lookup = np.zeros(len(self.lesions) + 1, dtype=np.uint8)
+        lookup = np.zeros(len(self.lesions) + len(self.excluded_lesions) + 1, dtype=np.uint8)
         for lesion in self.lesions:
             lookup[lesion.id] = values[lesion.artery]
         volume = np.zeros(self.ct_shape, dtype=np.uint8)
@@ -153,14 +177,19 @@ class CalciumScore:
         return volume
 
     def to_dict(self) -> Dict[str, object]:
-        """The JSON-ready result: agatston, volume_mm3, mass_mg, category, per_artery, lesions, settings, warnings."""
+        """The JSON-ready result: agatston, volume_mm3, mass_mg, category (with ``reliable``), per_artery, lesions,
+        excluded_lesions, image_quality, settings, warnings."""
+        category = self.category.to_dict()
+        category["reliable"] = self.image_quality.reliable if self.image_quality is not None else True
         return {
             "agatston": self.agatston,
             "volume_mm3": self.volume_mm3,
             "mass_mg": self.mass_mg,
-            "category": self.category.to_dict(),
+            "category": category,
             "per_artery": {name: score.to_dict() for name, score in self.per_artery.items()},
             "lesions": [lesion.to_dict() for lesion in self.lesions],
+            "excluded_lesions": [lesion.to_dict() for lesion in self.excluded_lesions],
+            "image_quality": self.image_quality.to_dict() if self.image_quality is not None else None,
             "settings": dict(self.settings),
             "warnings": list(self.warnings),
         }
@@ -201,11 +230,15 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
     settings.validate()
     if region.labels.shape != ct.array.shape:
         raise RegionError("region of interest %s does not match the CT grid %s" % (region.labels.shape, ct.array.shape))
-    box = bounding_box(region.labels)
-    if box is None:
+    if bounding_box(region.labels) is None:
         raise RegionError("region of interest %s is empty: not scoring (an empty region is not a zero score)"
                           % region.source)
-    warnings: List[str] = list(ct.warnings) + list(region.warnings)
+    original_shape = tuple(ct.array.shape)
+    region_voxels = region.voxel_count()
+    prepared = normalise(ct, region, settings.protocol)
+    ct, region = prepared.ct, prepared.region
+    box = bounding_box(region.labels)
+    warnings: List[str] = list(ct.warnings) + list(region.warnings) + list(prepared.warnings)
     contrast = check_contrast(ct, region)
     if contrast.enhanced:
         if not settings.allow_contrast:
@@ -294,6 +327,25 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
     if settings.calibration_factor is None:
         warnings.append("mass not reported: no calibration factor (measure one with `coronary-calcium calibrate`)")
 
+    quality = image_quality.measure(ct.array, region.blood_pool, sharp_left_unsmoothed=prepared.kernel.is_sharp
+                                    and not prepared.steps.get("kernel_smoothing_sigma_mm"))
+    excluded: List[Lesion] = []
+    if lesions and (settings.lesion_filters == "on" or (settings.lesion_filters == "auto" and region.automatic)):
+        lesions, excluded, lesion_labels, kept_voxels = _exclude_non_coronary(
+            lesions, lesion_labels, lesion_ids, hu, box, ct, region, bounds[0], quality.noise_hu)
+        if excluded:
+            kept_planar = np.zeros(n_planar + 1, dtype=bool)
+            kept_planar[planar_ids[survives][kept_voxels]] = True
+            total_agatston = float(np.where(kept_planar, contributions, 0.0).sum() * increment_factor)
+            values = values[kept_voxels]
+            total_volume = float(len(values) * voxel_volume)
+            total_mass = (float(settings.calibration_factor * voxel_volume * values.sum())
+                          if settings.calibration_factor is not None else None)
+            warnings.append("%d lesion(s) (%.0f Agatston) left out as not coronary calcium; each is listed with its "
+                            "reason" % (len(excluded), sum(lesion.agatston for lesion in excluded)))
+    if not quality.reliable:
+        warnings.append("CATEGORY UNRELIABLE: %s" % "; ".join(quality.reasons))
+    lesion_labels, box = _on_original_slices(prepared, lesion_labels, box, lesions + excluded)
     per_artery = _per_artery(lesions, settings.calibration_factor is not None)
     vessels = _vessel_count(per_artery, region, warnings)
     resolved = {
@@ -316,7 +368,11 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
         "contrast_check_median_hu": contrast.median_hu,
         "centroid_convention": "LPS patient coordinates in mm (DICOM/ITK); Slicer RAS = (-x, -y, z)",
         "region_source": region.source,
-        "region_voxels": region.voxel_count(),
+        "region_voxels": region_voxels,
+        "protocol": dict(prepared.steps),
+        "lesion_filters": settings.lesion_filters,
+        "lesion_filters_applied": settings.lesion_filters == "on" or (settings.lesion_filters == "auto"
+                                                                      and region.automatic),
     }
     return CalciumScore(
         agatston=total_agatston,
@@ -329,8 +385,49 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
         warnings=warnings,
         lesion_labels=lesion_labels.astype(np.uint16) if n_lesions < 65536 else lesion_labels,
         bounding_box=box,
-        ct_shape=tuple(ct.array.shape),
+        ct_shape=original_shape,
+        excluded_lesions=excluded,
+        image_quality=quality,
     )
+
+
+def _exclude_non_coronary(lesions: List[Lesion], lesion_labels: np.ndarray, lesion_ids: np.ndarray, hu: np.ndarray,
+                          box, ct: CTVolume, region: RegionOfInterest, threshold_hu: float,
+                          noise_hu: Optional[float]):
+    """(counted lesions, excluded lesions, relabelled lesion map, mask of the surviving voxels that stay counted):
+    counted lesions keep ids 1..n in their order, excluded ones follow."""
+    from ..region.artery_attribution import aortic_root
+
+    root = aortic_root(region.aorta, region.heart, ct.geometry) if region.aorta is not None else None
+    spacing = (ct.geometry.spacing[2], ct.geometry.spacing[1], ct.geometry.spacing[0])
+    context = lesion_filters.LesionContext(hu=hu, lesion_labels=lesion_labels, box=box, spacing_zyx=spacing,
+                                           threshold_hu=threshold_hu, noise_hu=noise_hu, aorta=region.aorta,
+                                           root_lps=root.centre if root is not None else None)
+    reasons = lesion_filters.find_non_coronary(context, {l.id: l.centroid_lps_mm for l in lesions},
+                                               {l.id: l.peak_hu for l in lesions})
+    if not reasons:
+        return lesions, [], lesion_labels, np.ones(len(lesion_ids), dtype=bool)
+    counted = [lesion for lesion in lesions if lesion.id not in reasons]
+    left_out = [lesion for lesion in lesions if lesion.id in reasons]
+    new_id = np.zeros(len(lesions) + 1, dtype=np.int64)
+    for number, lesion in enumerate(counted + left_out, start=1):
+        new_id[lesion.id] = number
+        if lesion.id in reasons:
+            lesion.excluded = reasons[lesion.id]
+        lesion.id = number
+    kept_voxels = new_id[lesion_ids] <= len(counted)
+    return counted, left_out, new_id[lesion_labels], kept_voxels
+
+
+def _on_original_slices(prepared: Normalised, lesion_labels: np.ndarray, box, lesions: List[Lesion]):
+    """Lesion map and box drawn back onto the CT's own slices when scoring ran on slabs; slice ranges follow."""
+    if prepared.slices_per_slab == 1:
+        return lesion_labels, box
+    for lesion in lesions:
+        lesion.first_slice, lesion.last_slice = prepared.original_slice_range(lesion.first_slice, lesion.last_slice)
+    n = prepared.slices_per_slab
+    z = slice(box[0].start * n, min(box[0].stop * n, prepared.original_slices))
+    return np.repeat(lesion_labels, n, axis=0)[:z.stop - z.start], (z, box[1], box[2])
 
 
 def _per_artery(lesions: List[Lesion], with_mass: bool) -> Dict[str, ArteryScore]:
