@@ -96,3 +96,13 @@ def test_unknown_protocol_choices_are_refused_in_one_line(option, value):
     with pytest.raises(InputError) as error:
         scoring_settings(**{option: value})
     assert "\n" not in str(error.value) and value in str(error.value)
+
+
+def test_slabs_replace_the_thin_and_overlapping_slice_warnings_with_their_own():
+    array, meta, spacing = thin_ct(increment=0.5)
+    meta.slice_thickness_mm = 1.0
+    ct = as_ct(array, meta, spacing)
+    assert any(w.startswith("thin slices (") for w in ct.warnings)
+    warnings = score(ct, full_region(array.shape)).warnings
+    assert not any(w.startswith(("thin slices (", "overlapping reconstruction (")) for w in warnings)
+    assert any("averaged into 3 mm slabs (6 slices each)" in w for w in warnings)

@@ -41,8 +41,9 @@ MODES = ("auto", "on", "off")
 @dataclass
 class LesionContext:
     """What the rules need, on the scoring grid: HU and lesion ids in the scored box, the box, voxel spacing (z, y, x)
-    mm, the detection threshold (HU), the image noise (HU SD; None: the noise rule is skipped), the aorta mask (bool,
-    full grid) and the aortic root centre (LPS mm) when known."""
+    mm, the detection threshold (HU), the image noise (HU SD; None: the noise rule is skipped), air (bool, the box: below
+    ``AIR_HU`` in the CT's own voxels, as slabs and a blur brighten small air pockets; None: from ``hu``), the aorta
+    mask (bool, full grid) and the aortic root centre (LPS mm) when known."""
 
     hu: np.ndarray
     lesion_labels: np.ndarray
@@ -50,6 +51,7 @@ class LesionContext:
     spacing_zyx: Tuple[float, float, float]
     threshold_hu: float
     noise_hu: Optional[float]
+    air: Optional[np.ndarray] = None
     aorta: Optional[np.ndarray] = None
     root_lps: Optional[np.ndarray] = None
 
@@ -78,14 +80,15 @@ def find_non_coronary(context: LesionContext, centroids_lps: Dict[int, Sequence[
                        for f, p, n in zip(found, pad, context.hu.shape))
         lesion = context.lesion_labels[window] == lesion_id
         hu = context.hu[window]
-        air_share = float(np.mean(_in_plane_distance(hu < AIR_HU, spacing)[lesion] <= AIR_REACH_MM))
+        air = context.air[window] if context.air is not None else hu < AIR_HU
+        air_share = float(np.mean(_in_plane_distance(air, spacing)[lesion] <= AIR_REACH_MM))
         if air_share >= AIR_SHARE:
             reasons[lesion_id] = ("air_rim: %.0f%% of its voxels lie within %g mm of air or lung in the same slice "
                                   "(sharp-kernel overshoot)" % (100 * air_share, AIR_REACH_MM))
             continue
         if context.noise_hu:
             distance = _in_plane_distance(lesion, spacing)
-            ring = (distance > RING_MM[0]) & (distance <= RING_MM[1]) & (hu < context.threshold_hu) & (hu >= AIR_HU)
+            ring = (distance > RING_MM[0]) & (distance <= RING_MM[1]) & (hu < context.threshold_hu) & ~air
             if np.count_nonzero(ring) >= 8:
                 background = float(np.median(hu[ring]))
                 excess = (peaks_hu[lesion_id] - background) / context.noise_hu

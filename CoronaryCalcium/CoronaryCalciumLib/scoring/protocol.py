@@ -34,6 +34,7 @@ MODES = ("auto", "on", "off")
 THIN_SLICE_MM = 1.5
 SHARP_SIGMA_MM = 0.7
 VERY_SHARP_SIGMA_MM = 1.0
+SLAB_ANSWERS = ("thin slices (", "overlapping reconstruction (")  # loader warnings that slabs make moot
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Normalised:
     ct: CTVolume
     region: RegionOfInterest
     kernel: KernelClass
+    original: Optional[np.ndarray] = field(default=None, repr=False)  # the CT's own voxels (HU, z y x)
     slices_per_slab: int = 1
     original_slices: int = 0
     steps: Dict[str, object] = field(default_factory=dict)
@@ -77,6 +79,14 @@ class Normalised:
             return labels
         return np.repeat(labels, self.slices_per_slab, axis=0)[:self.original_slices]
 
+    def below(self, hu: float, box) -> np.ndarray:
+        """Voxels of the scoring grid's ``box`` where any of the original voxels is below ``hu`` (air seen before the
+        slabs and the blur brightened it)."""
+        n = self.slices_per_slab
+        z = slice(box[0].start * n, min(box[0].stop * n, self.original_slices))
+        dark = self.original[z, box[1], box[2]] < hu
+        return _slab_max(dark, n) if n > 1 else dark
+
     def original_slice_range(self, first: int, last: int) -> Tuple[int, int]:
         n = self.slices_per_slab
         return first * n, min(last * n + n - 1, self.original_slices - 1)
@@ -87,7 +97,7 @@ def normalise(ct: CTVolume, region: RegionOfInterest, settings: Optional[Protoco
     settings = settings or ProtocolSettings()
     settings.validate()
     kernel = classify_kernel(ct.metadata.kernel, ct.metadata.manufacturer)
-    result = Normalised(ct=ct, region=region, kernel=kernel, original_slices=ct.array.shape[0])
+    result = Normalised(ct=ct, region=region, kernel=kernel, original_slices=ct.array.shape[0], original=ct.array)
     increment = float(ct.metadata.slice_increment_mm or ct.geometry.spacing[2])
     thickness = float(ct.metadata.slice_thickness_mm or increment)
     thin = min(thickness, increment) < THIN_SLICE_MM - 1e-6
@@ -120,7 +130,8 @@ def normalise(ct: CTVolume, region: RegionOfInterest, settings: Optional[Protoco
         metadata = replace(ct.metadata, slice_thickness_mm=slab, slice_increment_mm=slab)
         result.warnings.append("%g mm slices were averaged into %g mm slabs (%d slices each) before scoring, as 3 mm "
                                "reconstructions are made from thin data" % (increment, slab, per_slab))
-        ct = CTVolume(array=array, geometry=geometry, metadata=metadata, warnings=list(ct.warnings))
+        kept = [w for w in ct.warnings if not w.startswith(SLAB_ANSWERS)]  # contiguous 3 mm slabs answer these
+        ct = CTVolume(array=array, geometry=geometry, metadata=metadata, warnings=kept)
     elif array is not ct.array:
         ct = CTVolume(array=array, geometry=ct.geometry, metadata=ct.metadata, warnings=list(ct.warnings))
     steps["slices_per_slab"] = per_slab
