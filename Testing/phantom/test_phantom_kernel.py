@@ -159,7 +159,8 @@ def test_cli_protocol_presets_make_the_stated_scans(tmp_path, capsys):
     with open(os.path.join(cohort, "manifest.csv"), newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     assert len(rows) == 2
-    assert {(r["variant"], r["slice_thickness_mm"], r["noise_sd_hu"]) for r in rows} == {("chest", "1.0", "25.0")}
+    assert {(r["variant"], r["slice_thickness_mm"], r["noise_sd_hu"], r["kernel"]) for r in rows} == {
+        ("chest", "1.0", "25.0", "sharp")}
 
 
 @pytest.mark.parametrize("argv, message", [
