@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement figures cmake-lists shipped-model clean
+.PHONY: setup setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement bench-protocols figures cmake-lists shipped-model clean
 
 setup: $(STAMP)
 
@@ -85,6 +85,11 @@ bench-phantom: setup
 # scoring pipeline vs phantom truth with three region sources (30 phantoms, about 10 min)
 bench-agreement: setup
 	$(BIN)/python benchmarks/bench_agreement.py
+
+# heart region per scan protocol (gated 3 mm, chest 3 mm, thin sharp chest, low-dose chest): calcium-free
+# specificity, lesion PPV, Agatston vs truth (32 phantoms, about 10-15 min on 2 busy cores)
+bench-protocols: setup
+	$(BIN)/python benchmarks/bench_protocols.py
 
 # pictures in the README: phantom next to a real CT, the Slicer panel (offscreen Qt), the icon
 figures: setup

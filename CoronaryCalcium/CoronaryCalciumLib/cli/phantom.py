@@ -25,12 +25,20 @@ def register(subparsers) -> None:
                         help="cohort: keep the given protocol for every case instead of varying slices, noise, variant")
     parser.add_argument("--workers", type=int, default=1, help="cohort: cases generated in parallel (default 1)")
     parser.add_argument("--qrm", action="store_true", help="the QRM Cardiac Calcification Insert replica instead")
-    parser.add_argument("--variant", choices=("cardiac", "chest"), default="cardiac",
+    parser.add_argument("--protocol", metavar="NAME",
+                        help="scan protocol preset: gated-3mm (the default case), chest-3mm (non-gated chest CT), "
+                             "chest-thin-sharp (non-gated, 1 mm at 1 mm, sharp kernel, 25 HU noise like a real "
+                             "thin chest CT), chest-lowdose-3mm (non-gated, 3 mm, 40 HU noise); options given as "
+                             "well override it; a cohort keeps it for every case")
+    parser.add_argument("--variant", choices=("cardiac", "chest"),
                         help="gated calcium-scoring CT (default) or non-gated chest CT")
+    parser.add_argument("--kernel", metavar="NAME",
+                        help="reconstruction kernel: soft (default; DICOM B35f) or sharp (edge overshoot at air "
+                             "and lung borders, finer and higher-frequency noise; DICOM B70f)")
     parser.add_argument("--small", action="store_true", help="fast small case: 256 x 256, 40 slices, no lung vessels")
     parser.add_argument("--matrix", type=int, help="pixels per side (default 512)")
     parser.add_argument("--fov", type=float, metavar="MM", help="field of view (default 250 cardiac, body width chest)")
-    parser.add_argument("--thickness", type=float, default=3.0, metavar="MM",
+    parser.add_argument("--thickness", type=float, metavar="MM",
                         help="slice thickness: 3.0 (default), 2.5, 1.5, 1.0, 0.625 or any 0.3-10")
     parser.add_argument("--increment", type=float, metavar="MM",
                         help="slice increment (default: 3.0/1.25/1.0/0.5/0.5 for those thicknesses)")
@@ -60,22 +68,30 @@ def register(subparsers) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from ..phantom.config import MaskImperfections, PhantomConfig, chest_config, small_config
+    from ..phantom.config import MaskImperfections, PhantomConfig, chest_config, protocol_config, small_config
 
+    variant = args.variant or "cardiac"
     if args.small:
-        config = small_config(variant=args.variant)
-    elif args.variant == "chest":
+        config = small_config(variant=variant)
+    elif variant == "chest" and not args.protocol:
         config = chest_config()
     else:
         config = PhantomConfig()
+    if args.protocol:
+        config = protocol_config(args.protocol, base=config)
     changes = {
-        "slice_thickness_mm": args.thickness, "slice_increment_mm": args.increment, "kvp": args.kvp,
-        "burden": args.burden, "n_plaques": args.plaques, "aortic_calcium": args.aortic_calcium,
+        "kvp": args.kvp, "burden": args.burden, "n_plaques": args.plaques, "aortic_calcium": args.aortic_calcium,
         "valve_calcium": args.valve_calcium, "mitral_calcium": args.mitral_calcium,
         "imperfections": MaskImperfections(enabled=bool(args.imperfect_masks)),
     }
+    if args.thickness is not None or not args.protocol:
+        changes.update(slice_thickness_mm=3.0 if args.thickness is None else args.thickness,
+                       slice_increment_mm=args.increment)
+    elif args.increment is not None:
+        changes["slice_increment_mm"] = args.increment
     for key, value in (("matrix", args.matrix), ("fov_mm", args.fov), ("n_slices", args.slices),
-                       ("coverage_mm", args.coverage), ("noise_sd_hu", args.noise), ("psf_fwhm_mm", args.psf)):
+                       ("coverage_mm", args.coverage), ("noise_sd_hu", args.noise), ("psf_fwhm_mm", args.psf),
+                       ("variant", args.variant), ("kernel", args.kernel)):
         if value is not None:
             changes[key] = value
     if args.no_lung_vessels:
@@ -100,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise InputError("--seed must be a non-negative integer")
     if args.qrm:
+        if args.protocol or args.kernel:
+            raise InputError("--qrm makes the QRM insert replica with its own protocol: drop --protocol and --kernel")
         return _run_qrm(args)
     config = config_from_args(args)
     if args.cohort is not None:
@@ -108,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise InputError("--workers must be at least 1")
         manifest = generate_cohort(args.out, args.cohort, seed=args.seed, base=config, dicom=args.dicom,
-                                   noise_free=args.noise_free, vary=not args.same_protocol, workers=args.workers,
+                                   noise_free=args.noise_free, vary=not (args.same_protocol or args.protocol),
+                                   workers=args.workers,
                                    progress=_progress(args.quiet))
         if not args.quiet:
             print("cohort of %d cases written; manifest: %s" % (args.cohort, manifest))
@@ -120,9 +139,10 @@ def run(args: argparse.Namespace) -> int:
     paths = write_case(case, args.out, dicom=args.dicom, noise_free=args.noise_free)
     if not args.quiet:
         reference = case.truth.reference
-        print("%s: %s, %d slices of %.3g mm (increment %.3g mm), %dx%d, noise %.3g HU" % (
+        print("%s: %s, %d slices of %.3g mm (increment %.3g mm), %dx%d, noise %.3g HU, %s kernel (%s)" % (
             case.case_id, config.variant, case.grid.shape[0], config.slice_thickness_mm, config.increment_mm,
-            case.grid.shape[2], case.grid.shape[1], config.noise_sd_hu))
+            case.grid.shape[2], case.grid.shape[1], config.noise_sd_hu, config.kernel,
+            case.metadata.kernel))
         print("  %d coronary plaques, %d other calcifications; reference Agatston %.1f (%s, %s), volume %.1f mm3"
               % (case.truth.physical["coronary_count"], case.truth.physical["extracoronary_count"], reference.agatston,
                  reference.classic, reference.cac_drs, reference.volume_mm3))
@@ -136,7 +156,8 @@ def _run_qrm(args: argparse.Namespace) -> int:
     from ..phantom.qrm_insert import generate_qrm_case, write_qrm_case
 
     case = generate_qrm_case(seed=args.seed, noise_sd_hu=23.0 if args.noise is None else args.noise,
-                             slice_thickness_mm=args.thickness, slice_increment_mm=args.increment,
+                             slice_thickness_mm=3.0 if args.thickness is None else args.thickness,
+                             slice_increment_mm=args.increment,
                              matrix=args.matrix or 512, fov_mm=args.fov or 250.0,
                              psf_fwhm_mm=args.psf or 1.0, kvp=args.kvp)
     paths = write_qrm_case(case, args.out, dicom=args.dicom)

@@ -21,6 +21,7 @@ from .anatomy import Anatomy, sample_anatomy
 from .calcium import CalciumObject, RenderedObject, render_object
 from .config import PhantomConfig
 from .grid import Grid, fine_sampling, make_grid
+from .kernel import get_kernel, sharpen
 from .lungs import lung_vessels
 from .masks import aorta_mask, coronary_mask, heart_mask, imperfect_coronary_labels, lesion_labels
 from .noise import correlated_noise
@@ -194,11 +195,15 @@ def generate_case(seed: int, config: Optional[PhantomConfig] = None, case_id: Op
     timings["calcium_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
+    kernel = get_kernel(config.kernel)
+    # the reference is scored on the soft reconstruction: the scoring rules are defined for soft kernels
+    soft_noise_free = to_int16(volume) if kernel.boost > 0 else None
+    sharpen(volume, grid.pixel_mm, kernel)
     image_noise_free = to_int16(volume)
     if config.noise_sd_hu > 0 and not config.noise_free:
         report(0.7, "adding noise")
         volume += correlated_noise(grid, sampling, config.psf_fwhm_mm / FWHM_PER_SIGMA, config.noise_sd_hu,
-                                   stream(seed, "noise"))
+                                   stream(seed, "noise"), kernel=kernel if kernel.boost > 0 else None)
         image = to_int16(volume)
     else:
         image = image_noise_free.copy()
@@ -223,11 +228,12 @@ def generate_case(seed: int, config: Optional[PhantomConfig] = None, case_id: Op
         source="phantom", format="phantom", modality="CT", kvp=config.kvp,
         slice_thickness_mm=config.slice_thickness_mm, slice_increment_mm=config.increment_mm,
         manufacturer="CoronaryCalcium phantom", model="%s phantom %s" % (config.variant, __version__),
-        kernel="Gaussian PSF %.2f mm FWHM" % config.psf_fwhm_mm, contrast_agent=None,
+        kernel=kernel.convolution_kernel, contrast_agent=None,
         series_description="%s %.3g mm" % ("Calcium Score" if config.variant == "cardiac" else "Chest non-gated",
                                             config.slice_thickness_mm),
         patient_name=case_id, patient_id=case_id)
-    ct_reference = ct_from_array(image_noise_free, grid.spacing, grid.origin, metadata=replace(metadata))
+    ct_reference = ct_from_array(image_noise_free if soft_noise_free is None else soft_noise_free, grid.spacing,
+                                 grid.origin, metadata=replace(metadata))
     reference = reference_score(ct_reference, lesions, heart)
     timings["reference_s"] = time.perf_counter() - clock
 
@@ -238,6 +244,7 @@ def generate_case(seed: int, config: Optional[PhantomConfig] = None, case_id: Op
         objects=[_object_truth(o, factor) for o in objects],
         reference=reference, physical=physical_totals(objects),
         anatomy=_anatomy_truth(anatomy), mask_imperfections=imperfections, burden=burden,
+        reconstruction=_reconstruction_truth(config, kernel),
         generator_version=__version__)
     report(1.0, "done")
     return PhantomCase(
@@ -245,6 +252,15 @@ def generate_case(seed: int, config: Optional[PhantomConfig] = None, case_id: Op
         coronary_labels=written, coronary_labels_exact=exact.labels, heart_mask=heart, aorta_mask=aorta,
         lesion_labels=lesions, calcium_ids=calcium_ids, objects=objects, truth=truth, metadata=metadata,
         anatomy=anatomy if keep_anatomy else None, timings=timings)
+
+
+def _reconstruction_truth(config: PhantomConfig, kernel) -> Dict[str, object]:
+    """How the image was reconstructed, so kernel and slice handling can be tested on NIfTI cases (no DICOM tags)."""
+    return {"kernel": kernel.name, "convolution_kernel": kernel.convolution_kernel,
+            "psf_fwhm_mm": config.psf_fwhm_mm, "mtf_boost": kernel.boost, "boost_sigma_mm": kernel.boost_sigma_mm,
+            "slice_thickness_mm": config.slice_thickness_mm, "slice_increment_mm": config.increment_mm,
+            "ecg_gated": config.variant == "cardiac", "noise_sd_hu": config.noise_sd_hu,
+            "reference_scored_on": "soft reconstruction" if kernel.boost > 0 else "this image, noise-free"}
 
 
 def _object_truth(obj: CalciumObject, factor: float) -> Dict[str, object]:

@@ -26,7 +26,7 @@ MANIFEST = "manifest.csv"
 COLUMNS = ["id", "image", "mask", "label", "agatston", "volume_mm3", "mass_mg", "category", "cac_drs",
            "agatston_LM", "agatston_LAD", "agatston_LCX", "agatston_RCA", "physical_volume_mm3", "physical_mass_mg",
            "n_plaques", "n_extracoronary", "burden", "variant", "slice_thickness_mm", "slice_increment_mm",
-           "noise_sd_hu", "psf_fwhm_mm", "kvp", "matrix", "seed", "truth", "heart", "aorta", "lesions", "dicom"]
+           "noise_sd_hu", "psf_fwhm_mm", "kernel", "kvp", "matrix", "seed", "truth", "heart", "aorta", "lesions", "dicom"]
 THICKNESS_MIX = {3.0: 0.62, 2.5: 0.1, 1.5: 0.1, 1.0: 0.1, 0.625: 0.08}
 
 
@@ -70,7 +70,8 @@ def _row(case_dir: str, out_dir: str, truth: Dict[str, object], dicom: bool) -> 
         "physical_mass_mg": round(physical["coronary_mass_mg"], 4), "n_plaques": physical["coronary_count"],
         "n_extracoronary": physical["extracoronary_count"], "burden": truth["burden"], "variant": truth["variant"],
         "slice_thickness_mm": config["slice_thickness_mm"], "slice_increment_mm": config["slice_increment_mm"],
-        "noise_sd_hu": config["noise_sd_hu"], "psf_fwhm_mm": config["psf_fwhm_mm"], "kvp": config["kvp"],
+        "noise_sd_hu": config["noise_sd_hu"], "psf_fwhm_mm": config["psf_fwhm_mm"],
+        "kernel": config.get("kernel", "soft"), "kvp": config["kvp"],
         "matrix": config["matrix"], "seed": truth["seed"], "truth": rel("truth"), "heart": rel("heart"),
         "aorta": rel("aorta"), "lesions": rel("lesions"), "dicom": rel("dicom") if dicom else "",
     }

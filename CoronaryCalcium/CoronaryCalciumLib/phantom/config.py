@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Dict, Optional
 
 from ..errors import InputError
+from .kernel import get_kernel
 
 # Slice thickness (mm) -> default reconstruction increment (mm). 3 mm is the Agatston standard (contiguous); thinner
 # reconstructions are usually made with overlapping increments.
@@ -42,7 +43,8 @@ class PhantomConfig:
     ``variant``: "cardiac" (ECG-gated calcium-scoring CT, heart-centred field of view) or "chest" (non-gated chest CT:
     whole-thorax field of view, cardiac motion blurs coronaries and plaques). ``burden``: the calcium category aimed at
     ("auto" draws one with realistic frequencies; the reference score decides the final category). ``noise_sd_hu`` is the
-    noise standard deviation in a uniform region of the final image; ``psf_fwhm_mm`` the in-plane resolution.
+    noise standard deviation in a uniform region of the final image; ``psf_fwhm_mm`` the in-plane resolution;
+    ``kernel`` the reconstruction kernel ("soft", or "sharp": mid-frequency MTF boost, see ``kernel.py``).
     ``coverage_mm`` is the scanned length, unless ``n_slices`` is given.
     """
 
@@ -55,6 +57,7 @@ class PhantomConfig:
     coverage_mm: Optional[float] = None  # None: 180 (cardiac) or 270 (chest)
     noise_sd_hu: float = 18.0
     psf_fwhm_mm: float = 1.0
+    kernel: str = "soft"  # reconstruction kernel, see kernel.KERNELS: "soft" (PSF only) or "sharp" (edge overshoot)
     kvp: float = 120.0
     burden: str = "auto"
     n_plaques: Optional[int] = None  # overrides the number drawn for the burden
@@ -107,6 +110,7 @@ class PhantomConfig:
             raise InputError("noise SD must be 0-200 HU, not %s" % self.noise_sd_hu)
         if not 0.2 <= self.psf_fwhm_mm <= 5.0:
             raise InputError("in-plane resolution (PSF FWHM) must be 0.2-5 mm, not %s" % self.psf_fwhm_mm)
+        get_kernel(self.kernel)
         if self.kvp not in (70.0, 80.0, 100.0, 120.0, 140.0):
             raise InputError("tube voltage must be 70, 80, 100, 120 or 140 kV, not %s" % self.kvp)
         if self.n_plaques is not None and not 0 <= self.n_plaques <= 200:
@@ -138,3 +142,34 @@ def chest_config(**changes) -> PhantomConfig:
     """Non-gated chest CT: whole thorax in view, 3 mm slices, noisier, softer, cardiac motion blur."""
     base = PhantomConfig(variant="chest", noise_sd_hu=25.0, psf_fwhm_mm=1.2)
     return replace(base, **changes)
+
+
+# Scan protocols a phantom can imitate (``phantom --protocol NAME``): the settings each one changes. Noise SDs: the
+# sharp thin chest CT as measured on LIDC-IDRI-0314 (22-27 HU, see kernel.py); low-dose screening CT at 3 mm with a
+# soft kernel is noisier than a diagnostic scan (about twice LUNG1-001's 17 HU).
+PROTOCOLS: Dict[str, Dict[str, object]] = {
+    "gated-3mm": dict(variant="cardiac", slice_thickness_mm=3.0, slice_increment_mm=3.0, noise_sd_hu=18.0,
+                      psf_fwhm_mm=1.0, kernel="soft"),
+    "chest-3mm": dict(variant="chest", slice_thickness_mm=3.0, slice_increment_mm=3.0, noise_sd_hu=25.0,
+                      psf_fwhm_mm=1.2, kernel="soft"),
+    "chest-thin-sharp": dict(variant="chest", slice_thickness_mm=1.0, slice_increment_mm=1.0, noise_sd_hu=25.0,
+                             psf_fwhm_mm=1.0, kernel="sharp"),
+    "chest-lowdose-3mm": dict(variant="chest", slice_thickness_mm=3.0, slice_increment_mm=3.0, noise_sd_hu=40.0,
+                              psf_fwhm_mm=1.2, kernel="soft"),
+}
+PROTOCOL_TEXT = {
+    "gated-3mm": "ECG-gated calcium-scoring CT, 3 mm slices, soft kernel (the default case)",
+    "chest-3mm": "non-gated chest CT, 3 mm slices, soft kernel",
+    "chest-thin-sharp": "non-gated chest CT, 1 mm slices at 1 mm, sharp kernel, noise like LIDC-IDRI-0314",
+    "chest-lowdose-3mm": "non-gated low-dose chest CT, 3 mm slices, soft kernel, 40 HU noise",
+}
+
+
+def protocol_config(name: str, base: Optional[PhantomConfig] = None, **changes) -> PhantomConfig:
+    """``base`` (default ``PhantomConfig()``) with the settings of protocol ``name``, then ``changes``; InputError
+    naming the known protocols for an unknown one."""
+    if name not in PROTOCOLS:
+        raise InputError("phantom protocol must be one of %s, not %r" % (", ".join(PROTOCOLS), name))
+    settings = dict(PROTOCOLS[name])
+    settings.update(changes)
+    return replace(base or PhantomConfig(), **settings)

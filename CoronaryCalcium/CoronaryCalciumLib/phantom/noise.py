@@ -10,40 +10,47 @@ zero-phase kernel whose autocorrelation equals that of the SSP weights at multip
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
 from .grid import FineSampling, Grid
+from .kernel import Kernel, boost_gain
 
 
-def nps_filter(ny: int, nx: int, pixel_mm: float, psf_sigma_mm: float) -> np.ndarray:
-    """Amplitude filter sqrt(|f|) * MTF(f) on the rfft2 grid (f in cycles/mm)."""
+def nps_filter(ny: int, nx: int, pixel_mm: float, psf_sigma_mm: float, kernel: Optional[Kernel] = None) -> np.ndarray:
+    """Amplitude filter sqrt(|f|) * MTF(f) on the rfft2 grid (f in cycles/mm); a sharp ``kernel`` multiplies the
+    MTF by its mid-frequency boost."""
     fy = np.fft.fftfreq(ny, d=pixel_mm)[:, None]
     fx = np.fft.rfftfreq(nx, d=pixel_mm)[None, :]
     f = np.sqrt(fx * fx + fy * fy)
     mtf = np.exp(-2.0 * (math.pi * psf_sigma_mm * f) ** 2)
+    gain = boost_gain(f * f, kernel) if kernel is not None else None
+    if gain is not None:
+        mtf = mtf * gain
     return (np.sqrt(f) * mtf).astype(np.float32)
 
 
 def correlated_noise(grid: Grid, sampling: FineSampling, psf_sigma_mm: float, sd_hu: float,
-                     rng: np.random.Generator) -> np.ndarray:
-    """Noise volume (float32, HU) on ``grid`` with standard deviation ``sd_hu``."""
+                     rng: np.random.Generator, kernel: Optional[Kernel] = None) -> np.ndarray:
+    """Noise volume (float32, HU) on ``grid`` with standard deviation ``sd_hu``, shaped by the reconstruction
+    ``kernel`` (None: soft)."""
     from scipy import fft
 
     nz, ny, nx = grid.shape
     if sd_hu <= 0:
         return np.zeros(grid.shape, dtype=np.float32)
-    kernel = z_kernel(sampling)
-    reach = (kernel.size - 1) // 2
+    along_z = z_kernel(sampling)
+    reach = (along_z.size - 1) // 2
     white = rng.standard_normal((nz + 2 * reach, ny, nx), dtype=np.float32)
     if reach:
         noise = np.zeros(grid.shape, dtype=np.float32)
-        for lag, weight in enumerate(kernel):
+        for lag, weight in enumerate(along_z):
             noise += np.float32(weight) * white[lag:lag + nz]
         del white
     else:
         noise = white
-    shaping = nps_filter(ny, nx, grid.pixel_mm, psf_sigma_mm)
+    shaping = nps_filter(ny, nx, grid.pixel_mm, psf_sigma_mm, kernel)
     chunk = 16
     for start in range(0, nz, chunk):
         block = noise[start:start + chunk]

@@ -102,6 +102,7 @@ class PhantomTruth:
     anatomy: Dict[str, object]
     mask_imperfections: List[str]
     burden: str
+    reconstruction: Dict[str, object] = field(default_factory=dict)  # kernel, slices, gating (case._reconstruction_truth)
     generator_version: str = ""
 
     @property
@@ -120,7 +121,8 @@ class PhantomTruth:
             "coronary_matrix_hu": materials.SOFT_TISSUE,
             "basis": "200 mg HA/cm3 reads 230 HU above its background (QRM rod in the real Canon scan)",
         }
-        data["reference"]["source"] = "scoring.score on the noise-free image inside the lesion truth mask"
+        data["reference"]["source"] = "scoring.score on the noise-free image inside the lesion truth mask" + (
+            " (soft reconstruction of a sharp-kernel case)" if self.reconstruction.get("mtf_boost") else "")
         return _rounded(data)
 
     def to_json(self) -> str:
