@@ -674,6 +674,29 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         ScriptedLoadableModuleLogic.__init__(self)
         self.outputs = CoronaryCalciumOutputs()
         self.lastAssessment = None
+        self.loadTerminology()
+
+    @staticmethod
+    def loadTerminology() -> bool:
+        """Load the extension's terminology context (Resources/Terminologies) into Slicer's Terminologies module, once:
+        the calcium segments' type, "Pathologic calcification" (SCT 18115005), is in none of Slicer's own lists.
+        Returns True when the context is loaded (False without the Terminologies module)."""
+        import os
+
+        from CoronaryCalciumLib.region.terminology import CALCIUM_TERMINOLOGY_CONTEXT
+
+        modules = getattr(slicer, "modules", None)
+        terminologies = getattr(modules, "terminologies", None)
+        if terminologies is None:
+            return False
+        logic = terminologies.logic()
+        loaded = vtk.vtkStringArray()
+        logic.GetLoadedTerminologyNames(loaded)
+        if CALCIUM_TERMINOLOGY_CONTEXT in [loaded.GetValue(index) for index in range(loaded.GetNumberOfValues())]:
+            return True
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "Resources", "Terminologies",
+                            "SegmentationCategoryTypeModifier-CoronaryCalcium.term.json")
+        return bool(logic.LoadTerminologyFromFile(path))
 
     def getParameterNode(self):
         return CoronaryCalciumParameterNode(super().getParameterNode())

@@ -219,3 +219,47 @@ def types_case(folder: str):
     mask = os.path.join(folder, "coronary_exact.nii.gz")
     return types.SimpleNamespace(folder=folder, image=os.path.join(folder, "image.nii.gz"), mask=mask, ct=ct,
                                  segmentation=segmentation_from_labelmap_file(mask, "labelmap"))
+
+
+def terminology_codes(contextName: str) -> set:
+    """(category code, type code) pairs of a terminology context loaded in Slicer's real Terminologies logic."""
+    import slicer
+
+    logic = slicer.modules.terminologies.logic()
+    pairs = set()
+    for index in range(logic.GetNumberOfCategoriesInTerminology(contextName)):
+        category = slicer.vtkSlicerTerminologyCategory()
+        logic.GetNthCategoryInTerminology(contextName, index, category)
+        for typeIndex in range(logic.GetNumberOfTypesInTerminologyCategory(contextName, category)):
+            entryType = slicer.vtkSlicerTerminologyType()
+            logic.GetNthTypeInTerminologyCategory(contextName, category, typeIndex, entryType)
+            pairs.add((category.GetCodeValue(), entryType.GetCodeValue()))
+    return pairs
+
+
+def region_codes(contextName: str) -> set:
+    """Codes of the anatomic regions of a region context loaded in Slicer's real Terminologies logic."""
+    import slicer
+
+    logic = slicer.modules.terminologies.logic()
+    codes = set()
+    for index in range(logic.GetNumberOfRegionsInRegionContext(contextName)):
+        region = slicer.vtkSlicerTerminologyType()
+        logic.GetNthRegionInRegionContext(contextName, index, region)
+        codes.add(region.GetCodeValue())
+    return codes
+
+
+def resolves(entryText: str) -> bool:
+    """Whether a serialised terminology entry names a category and type that its context holds (and, when it names an
+    anatomic region, a region its region context holds), in Slicer's loaded lists."""
+    import slicer
+
+    entry = slicer.vtkSlicerTerminologyEntry()
+    if not slicer.modules.terminologies.logic().DeserializeTerminologyEntry(entryText, entry):
+        return False
+    pair = (entry.GetCategoryObject().GetCodeValue(), entry.GetTypeObject().GetCodeValue())
+    if pair not in terminology_codes(entry.GetTerminologyContextName()):
+        return False
+    region = entry.GetRegionObject().GetCodeValue() if entry.GetRegionObject() else None
+    return not region or region in region_codes(entry.GetRegionContextName())
