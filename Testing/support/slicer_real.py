@@ -221,19 +221,30 @@ def types_case(folder: str):
                                  segmentation=segmentation_from_labelmap_file(mask, "labelmap"))
 
 
+def _nth_items(count: int, fill, make) -> list:
+    """``count`` objects made by ``make()`` and filled by ``fill(index, item)`` (the terminology logic's Nth getters)."""
+    items = []
+    for index in range(count):
+        item = make()
+        fill(index, item)
+        items.append(item)
+    return items
+
+
 def terminology_codes(contextName: str) -> set:
     """(category code, type code) pairs of a terminology context loaded in Slicer's real Terminologies logic."""
     import slicer
 
     logic = slicer.modules.terminologies.logic()
     pairs = set()
-    for index in range(logic.GetNumberOfCategoriesInTerminology(contextName)):
-        category = slicer.vtkSlicerTerminologyCategory()
-        logic.GetNthCategoryInTerminology(contextName, index, category)
-        for typeIndex in range(logic.GetNumberOfTypesInTerminologyCategory(contextName, category)):
-            entryType = slicer.vtkSlicerTerminologyType()
-            logic.GetNthTypeInTerminologyCategory(contextName, category, typeIndex, entryType)
-            pairs.add((category.GetCodeValue(), entryType.GetCodeValue()))
+    categories = _nth_items(logic.GetNumberOfCategoriesInTerminology(contextName),
+                            lambda index, item: logic.GetNthCategoryInTerminology(contextName, index, item),
+                            slicer.vtkSlicerTerminologyCategory)
+    for category in categories:
+        types_ = _nth_items(logic.GetNumberOfTypesInTerminologyCategory(contextName, category),
+                            lambda index, item: logic.GetNthTypeInTerminologyCategory(contextName, category, index, item),
+                            slicer.vtkSlicerTerminologyType)
+        pairs.update((category.GetCodeValue(), entryType.GetCodeValue()) for entryType in types_)
     return pairs
 
 
@@ -242,12 +253,9 @@ def region_codes(contextName: str) -> set:
     import slicer
 
     logic = slicer.modules.terminologies.logic()
-    codes = set()
-    for index in range(logic.GetNumberOfRegionsInRegionContext(contextName)):
-        region = slicer.vtkSlicerTerminologyType()
-        logic.GetNthRegionInRegionContext(contextName, index, region)
-        codes.add(region.GetCodeValue())
-    return codes
+    return {region.GetCodeValue() for region in _nth_items(
+        logic.GetNumberOfRegionsInRegionContext(contextName),
+        lambda index, item: logic.GetNthRegionInRegionContext(contextName, index, item), slicer.vtkSlicerTerminologyType)}
 
 
 def resolves(entryText: str) -> bool:
