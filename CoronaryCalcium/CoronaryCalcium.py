@@ -654,6 +654,9 @@ CORE_REQUIREMENTS = (("numpy", "numpy"), ("scipy", "scipy"), ("SimpleITK", "Simp
 CLASSIFIER_REQUIREMENTS = (("radiomics", "pyradiomics"), ("sklearn", "scikit-learn"), ("joblib", "joblib"),
                            ("xgboost", "xgboost"), ("lightgbm", "lightgbm"))
 TOTALSEGMENTATOR_REQUIREMENTS = (("torch", "torch"), ("totalsegmentator", "TotalSegmentator"))
+# pyradiomics 3.0.1 has no wheel for Python 3.11: built against the installed numpy, needing these build tools
+PYRADIOMICS_REQUIREMENT = "pyradiomics==3.0.1"
+BUILD_TOOLS = ("setuptools", "wheel")
 # Never let pip replace these in Slicer's Python: Slicer's own builds (SimpleITK has Slicer's IO), torch comes through
 # the PyTorch extension, requests would force a restart, and the PyPI package "slicer" would shadow Slicer's module.
 PROTECTED_PACKAGES = ("simpleitk", "torch", "requests", "slicer")
@@ -1229,29 +1232,73 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             needed += TOTALSEGMENTATOR_REQUIREMENTS
         return [requirement for importName, requirement in needed if importlib.util.find_spec(importName) is None]
 
+    @staticmethod
+    def missingBuildTools() -> List[str]:
+        """setuptools and wheel when missing from this Python: pyradiomics builds without build isolation, and pip
+        fails with "invalid command 'bdist_wheel'" where wheel is missing."""
+        return [name for name in BUILD_TOOLS if importlib.util.find_spec(name) is None]
+
+    @staticmethod
+    def installSteps(requirements: Sequence[str], missingBuildTools: Sequence[str] = ()) -> List[Tuple[str, str]]:
+        """The install plan, in order, as (kind, what): kind "pip" (pip arguments, one command), "ensure" (plain
+        requirements, together), "torch" (the PyTorch extension), "totalsegmentator" (keeping Slicer's packages).
+
+        setuptools and wheel (when missing) come first, then numpy, which pyradiomics builds against without build
+        isolation; then torch before TotalSegmentator.
+        """
+        pending = list(requirements)
+        steps: List[Tuple[str, str]] = []
+        if "pyradiomics" in pending and missingBuildTools:
+            steps.append(("pip", " ".join(missingBuildTools)))
+        if "numpy" in pending:
+            steps.append(("pip", "numpy"))
+        if "pyradiomics" in pending:
+            steps.append(("pip", "%s --no-build-isolation" % PYRADIOMICS_REQUIREMENT))
+        if "torch" in pending:
+            steps.append(("torch", "torch"))
+        plain = [requirement for requirement in pending
+                 if requirement not in ("numpy", "pyradiomics", "torch", "TotalSegmentator")]
+        if plain:
+            steps.append(("ensure", " ".join(plain)))
+        if "TotalSegmentator" in pending:
+            steps.append(("totalsegmentator", "TotalSegmentator"))
+        return steps
+
+    @staticmethod
+    def slicerPackaging():
+        """Slicer's ``slicer.packaging`` (Slicer 5.10 and later: ``pip_ensure``, ``pip_install``), else None."""
+        try:
+            import slicer.packaging as packaging
+        except ImportError:
+            return None
+        return packaging if hasattr(packaging, "pip_ensure") and hasattr(packaging, "pip_install") else None
+
     def installRequirements(self, requirements: Sequence[str], log: Optional[Log] = None) -> None:
-        """Install missing packages into Slicer's Python: numpy first (pyradiomics builds against it, without build
-        isolation), torch through the PyTorch extension, TotalSegmentator without letting it replace Slicer's packages.
+        """Install missing packages into Slicer's Python, in the order of ``installSteps``: with Slicer's
+        ``slicer.packaging`` where it exists (``pip_ensure`` for plain requirements), else ``slicer.util.pip_install``
+        (older Slicer); torch through the PyTorch extension, TotalSegmentator without letting it replace Slicer's
+        packages. The Widget has asked the user already and handles restarts.
 
         :raises DependencyError: when something cannot be installed here (``restartRequired`` when Slicer must restart).
         """
         log = log or logging.info
-        pending = list(requirements)
-        if "numpy" in pending:
-            log("Installing numpy...")
-            slicer.util.pip_install("numpy")
-            pending.remove("numpy")
-        if "torch" in pending:
-            self.installPyTorch(log)
-            pending.remove("torch")
-        for requirement in pending:
-            log("Installing %s..." % requirement)
-            if requirement == "pyradiomics":
-                slicer.util.pip_install("pyradiomics --no-build-isolation")
-            elif requirement == "TotalSegmentator":
-                self.installWithoutProtectedPackages("TotalSegmentator", log)
+        packaging = self.slicerPackaging()
+        pipInstall = packaging.pip_install if packaging is not None else slicer.util.pip_install
+        buildTools = self.missingBuildTools() if "pyradiomics" in requirements else []
+        for kind, what in self.installSteps(requirements, buildTools):
+            log("Installing %s..." % what)
+            if kind == "torch":
+                self.installPyTorch(log)
+            elif kind == "totalsegmentator":
+                self.installWithoutProtectedPackages(what, log)
+            elif kind == "ensure" and packaging is not None:
+                packaging.pip_ensure(what.split(), prompt_install=False, prompt_restart=False,
+                                     requester="Coronary Calcium", skip_in_testing=False)
+            elif kind == "ensure":
+                for requirement in what.split():
+                    pipInstall(requirement)
             else:
-                slicer.util.pip_install(requirement)
+                pipInstall(what)
         importlib.invalidate_caches()
         importNames = {requirement: importName for importName, requirement in
                        CORE_REQUIREMENTS + CLASSIFIER_REQUIREMENTS + TOTALSEGMENTATOR_REQUIREMENTS}
