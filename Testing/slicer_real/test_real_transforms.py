@@ -107,3 +107,44 @@ def test_a_hardened_segmentation_outside_the_cts_transform_is_resampled_by_slice
     moved = _scores(logic.process(severe.ct, regionSource="segmentation", segmentationNode=severe.segmentation,
                                   runClassifier=False))
     assert moved == plain
+
+
+def test_the_totalsegmentator_region_output_goes_under_the_cts_transform(module, scene, severe, monkeypatch):
+    """The region node the Logic writes for a TotalSegmentator run (its region given here: TotalSegmentator itself is
+    not run in this suite) overlays the CT in world space like the calcium."""
+    import slicer
+
+    from CoronaryCalciumLib.region.mask import load_region
+    from CoronaryCalciumLib.io.ct import load_ct
+
+    region = load_region(severe.mask, load_ct(severe.image))
+    monkeypatch.setattr(module.CoronaryCalciumLogic, "regionFromTotalSegmentator",
+                        lambda self, ct, *args, **kwargs: region)
+    node, _transform = _rigid(scene)
+    severe.ct.SetAndObserveTransformNodeID(node.GetID())
+    logic = module.CoronaryCalciumLogic()
+    logic.process(severe.ct, regionSource="coronary", runClassifier=False)
+    output = logic.outputs.regionSegmentation
+    assert output.GetTransformNodeID() == severe.ct.GetTransformNodeID()
+    segments = output.GetSegmentation()
+    overlay = np.zeros(region.labels.shape, dtype=np.uint8)
+    for index in range(segments.GetNumberOfSegments()):
+        value = int(segments.GetNthSegmentID(index).split("_")[-1])
+        voxels = slicer.util.arrayFromSegmentBinaryLabelmap(output, segments.GetNthSegmentID(index), severe.ct)
+        overlay[voxels > 0] = value
+    assert np.array_equal(overlay, region.labels)
+
+
+def test_a_closed_scene_keeps_nothing_of_an_assessment(module, scene, severe):
+    logic = module.CoronaryCalciumLogic()
+    node = logic.getParameterNode()
+    node.inputVolume, node.inputSegmentation = severe.ct, severe.segmentation
+    node.regionSource, node.runClassifier = module.RegionSource.SEGMENTATION, False
+    logic.processParameterNode(node)
+    scene.Clear(0)
+    # the module's parameter node is a singleton: Slicer keeps it over a scene close, emptied of its references
+    kept = [scene.GetNthNode(index) for index in range(scene.GetNumberOfNodes())]
+    names = [node.GetName() or "" for node in kept if node.GetSingletonTag() != "CoronaryCalcium"]
+    assert not [name for name in names if "CAC" in name or "calcium" in name or "CoronaryCalcium" in name]
+    parameters = module.CoronaryCalciumLogic().getParameterNode()
+    assert parameters.calciumSegmentation is None and parameters.inputVolume is None
