@@ -149,3 +149,29 @@ def test_bad_input_is_a_one_line_error_and_adds_nothing(module, scene, severe):
 def test_the_modules_self_test_passes_on_the_real_scene(module, scene):
     tester = module.CoronaryCalciumTest()
     tester.runTest()
+
+
+def test_a_coarser_segmentation_is_resampled_by_slicer_to_the_clis_numbers(module, scene, phantoms, tmp_path):
+    """A mask on a grid twice as coarse in-plane: Slicer's export resamples it onto the CT as the CLI does."""
+    import os
+
+    import SimpleITK as sitk
+
+    folder = phantoms["severe"]
+    exact = sitk.ReadImage(os.path.join(folder, "coronary_exact.nii.gz"))
+    coarse = sitk.Resample(exact, [size // 2 for size in exact.GetSize()[:2]] + [exact.GetSize()[2]],
+                           sitk.Transform(), sitk.sitkNearestNeighbor, exact.GetOrigin(),
+                           [exact.GetSpacing()[0] * 2, exact.GetSpacing()[1] * 2, exact.GetSpacing()[2]],
+                           exact.GetDirection(), 0, exact.GetPixelID())
+    path = str(tmp_path / "coarse.nii.gz")
+    sitk.WriteImage(coarse, path)
+    ct = slicer_real.read_volume(os.path.join(folder, "image.nii.gz"))
+    segmentation = slicer_real.segmentation_from_labelmap_file(path, "coarse")
+    result = module.CoronaryCalciumLogic().process(ct, regionSource="segmentation", segmentationNode=segmentation,
+                                                   runClassifier=False)
+    from CoronaryCalciumLib.pipeline import assess_case
+
+    direct = assess_case(os.path.join(folder, "image.nii.gz"), path)
+    assert any("resampled" in warning for warning in direct.warnings)
+    for artery, entry in direct.score.per_artery.items():
+        assert result.score.per_artery[artery].agatston == pytest.approx(entry.agatston, abs=1e-6), artery
