@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement bench-protocols figures cmake-lists shipped-model clean
+.PHONY: setup setup-slicer test-slicer setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement bench-protocols figures cmake-lists shipped-model clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,29 @@ test-slow: setup
 	$(BIN)/python -m pytest -q -m slow --ignore=Testing/region/test_totalseg_end_to_end.py
 
 test-all: test test-slow test-totalseg test-embeddings
+
+# The Slicer module on Slicer's real libraries: slicer-core (Slicer's compiled core without Qt) in its OWN venv, because
+# shap (in the test extra) brings the PyPI package 'slicer' that overwrites slicer-core's slicer/__init__.py. The
+# project is installed without the test extra; ../shared/slicer-python gives Slicer's pure-Python modules.
+SLICER_VENV ?= .venv-slicer
+SLICER_BIN := $(SLICER_VENV)/bin
+SLICER_STAMP := $(SLICER_VENV)/.installed
+SLICER_CORE ?= slicer-core==5.13.31053.0
+SLICER_PYTHON_DIR ?= $(abspath ../shared/slicer-python)
+setup-slicer: $(SLICER_STAMP)
+
+$(SLICER_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(SLICER_VENV)
+	$(SLICER_BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(SLICER_BIN)/pip install --quiet numpy
+	$(SLICER_BIN)/pip install --quiet --no-build-isolation pyradiomics==3.0.1
+	$(SLICER_BIN)/pip install --quiet -e . "pytest>=7" "$(SLICER_CORE)"
+	touch $(SLICER_STAMP)
+
+# Testing/slicer_real/ on real MRML (scene, nodes, storage, module logics, parameterNodeWrapper): a missing slicer-core
+# fails here instead of skipping (CORONARY_CALCIUM_REQUIRE_SLICER)
+test-slicer: setup-slicer
+	CORONARY_CALCIUM_REQUIRE_SLICER=1 CORONARY_CALCIUM_SLICER_PYTHON=$(SLICER_PYTHON_DIR) $(SLICER_BIN)/python -m pytest -q -p no:cacheprovider Testing/slicer_real
 
 # TotalSegmentator extra: CPU torch from this machine's disk first, so pip does not pull a multi-GB CUDA build
 TS_STAMP := $(VENV)/.totalseg
@@ -102,4 +125,4 @@ cmake-lists: setup
 	$(BIN)/python tools/update_module_cmake.py
 
 clean:
-	rm -rf $(VENV) demo-output demo-embeddings .pytest_cache
+	rm -rf $(VENV) $(SLICER_VENV) demo-output demo-embeddings .pytest_cache

@@ -154,6 +154,15 @@ class CoronaryCalciumParameterNode:
 
 
 
+def labelValueOfSegmentName(name: str) -> int:
+    """N for a segment named ``Label_N`` (as Slicer names the segments of a labelmap imported without a colour table),
+    else 0."""
+    import re
+
+    match = re.fullmatch(r"Label_(\d+)", name.strip())
+    return int(match.group(1)) if match else 0
+
+
 def arteryColor(artery: str) -> Tuple[float, float, float]:
     """The artery's colour (RGB 0-1), the same as in the core's reports and .seg.nrrd files."""
     from CoronaryCalciumLib.region.arteries import ARTERY_COLORS
@@ -267,8 +276,11 @@ def featureUnits(assessment) -> str:
     return prediction.contribution_units if prediction is not None else ""
 
 
-def lesionRows(assessment) -> List[Dict[str, object]]:
-    """One dict per lesion (largest Agatston first) with display values and the centroid in RAS mm."""
+def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequence[float]]] = None
+               ) -> List[Dict[str, object]]:
+    """One dict per lesion (largest Agatston first) with display values and the centroid in RAS mm: in world
+    coordinates when ``toWorld`` maps the CT's own RAS to world (the CT under a transform), else the CT's own."""
+    toWorld = toWorld or (lambda point: point)
     rows = []
     for lesion in sorted(assessment.score.lesions, key=lambda item: -item.agatston):
         rows.append({
@@ -279,7 +291,7 @@ def lesionRows(assessment) -> List[Dict[str, object]]:
             "mass_mg": lesion.mass_mg,
             "peak_hu": lesion.peak_hu,
             "slices": "%d-%d" % (lesion.first_slice, lesion.last_slice),
-            "ras": lpsToRas(lesion.centroid_lps_mm),
+            "ras": tuple(float(value) for value in toWorld(lpsToRas(lesion.centroid_lps_mm))),
         })
     return rows
 
@@ -559,7 +571,7 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         table = self.ui.lesionTableWidget
         table.sortingEnabled = False
         table.setRowCount(0)
-        for rowIndex, row in enumerate(lesionRows(assessment)):
+        for rowIndex, row in enumerate(lesionRows(assessment, self.logic.toWorld(self._parameterNode.inputVolume))):
             table.insertRow(rowIndex)
             for column, text in enumerate(lesionCells(row)):
                 item = qt.QTableWidgetItem(text)
@@ -577,7 +589,7 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         slicer.util.setSliceViewerLayers(background=self._parameterNode.inputVolume)
 
     def onLesionClicked(self, row: int, column: int) -> None:
-        """Centre the slice views on the clicked lesion (its centroid, in RAS)."""
+        """Centre the slice views on the clicked lesion (its centroid, in world RAS)."""
         item = self.ui.lesionTableWidget.item(row, 0)
         if item is None:
             return
@@ -642,6 +654,9 @@ CORE_REQUIREMENTS = (("numpy", "numpy"), ("scipy", "scipy"), ("SimpleITK", "Simp
 CLASSIFIER_REQUIREMENTS = (("radiomics", "pyradiomics"), ("sklearn", "scikit-learn"), ("joblib", "joblib"),
                            ("xgboost", "xgboost"), ("lightgbm", "lightgbm"))
 TOTALSEGMENTATOR_REQUIREMENTS = (("torch", "torch"), ("totalsegmentator", "TotalSegmentator"))
+# pyradiomics 3.0.1 has no wheel for Python 3.11: built against the installed numpy, needing these build tools
+PYRADIOMICS_REQUIREMENT = "pyradiomics==3.0.1"
+BUILD_TOOLS = ("setuptools", "wheel")
 # Never let pip replace these in Slicer's Python: Slicer's own builds (SimpleITK has Slicer's IO), torch comes through
 # the PyTorch extension, requests would force a restart, and the PyPI package "slicer" would shadow Slicer's module.
 PROTECTED_PACKAGES = ("simpleitk", "torch", "requests", "slicer")
@@ -662,6 +677,29 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         ScriptedLoadableModuleLogic.__init__(self)
         self.outputs = CoronaryCalciumOutputs()
         self.lastAssessment = None
+        self.loadTerminology()
+
+    @staticmethod
+    def loadTerminology() -> bool:
+        """Load the extension's terminology context (Resources/Terminologies) into Slicer's Terminologies module, once:
+        the calcium segments' type, "Pathologic calcification" (SCT 18115005), is in none of Slicer's own lists.
+        Returns True when the context is loaded (False without the Terminologies module)."""
+        import os
+
+        from CoronaryCalciumLib.region.terminology import CALCIUM_TERMINOLOGY_CONTEXT
+
+        modules = getattr(slicer, "modules", None)
+        terminologies = getattr(modules, "terminologies", None)
+        if terminologies is None:
+            return False
+        logic = terminologies.logic()
+        loaded = vtk.vtkStringArray()
+        logic.GetLoadedTerminologyNames(loaded)
+        if CALCIUM_TERMINOLOGY_CONTEXT in [loaded.GetValue(index) for index in range(loaded.GetNumberOfValues())]:
+            return True
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "Resources", "Terminologies",
+                            "SegmentationCategoryTypeModifier-CoronaryCalcium.term.json")
+        return bool(logic.LoadTerminologyFromFile(path))
 
     def getParameterNode(self):
         return CoronaryCalciumParameterNode(super().getParameterNode())
@@ -694,10 +732,18 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             raise InputError("no CT volume given (or the volume holds no image data)")
         spacing, origin, direction = lpsGeometryOfVolumeNode(volumeNode)
         metadata = self.metadataOfVolumeNode(volumeNode)
-        ct = ct_from_array(slicer.util.arrayFromVolume(volumeNode), spacing, origin, direction, metadata=metadata)
-        if volumeNode.GetParentTransformNode() is not None:
-            ct.warnings.append("the CT is under a transform: lesion positions are in the volume's own coordinates")
-        return ct
+        # the CT's own (untransformed) grid: outputs go under the CT's transform, lesion positions are mapped to world
+        return ct_from_array(slicer.util.arrayFromVolume(volumeNode), spacing, origin, direction, metadata=metadata)
+
+    @staticmethod
+    def toWorld(volumeNode) -> Callable[[Sequence[float]], Tuple[float, float, float]]:
+        """Maps a point in the volume's own RAS (mm) to world RAS through the volume's parent transforms."""
+        parent = volumeNode.GetParentTransformNode() if volumeNode is not None else None
+        if parent is None:
+            return lambda point: tuple(float(value) for value in point)
+        transform = vtk.vtkGeneralTransform()
+        slicer.vtkMRMLTransformNode.GetTransformBetweenNodes(parent, None, transform)
+        return lambda point: tuple(float(value) for value in transform.TransformPoint([float(v) for v in point]))
 
     def metadataOfVolumeNode(self, volumeNode):
         """CTMetadata from the DICOM header of the volume's first instance (when loaded from DICOM), else minimal."""
@@ -744,7 +790,8 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         """Region of interest from segments of an existing segmentation, resampled by Slicer onto the CT grid.
 
         Segments whose names say LM, LAD, LCX or RCA (or the long names) become per-artery labels; the others are
-        one unassigned region.
+        one unassigned region. Segments of a plain labelmap imported as it is (``Label_1`` ...) keep their label
+        values and are read as the command line reads the file (1 = LM, 2 = LAD, 3 = LCX, 4 = RCA).
         """
         from CoronaryCalciumLib.errors import RegionError
         from CoronaryCalciumLib.region.mask import region_from_array
@@ -757,22 +804,29 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         if not ids:
             raise RegionError("segmentation '%s' has no segments: no region of interest" % segmentationNode.GetName())
         exportIds = vtk.vtkStringArray()
-        names: Dict[int, str] = {}
-        for index, segmentId in enumerate(ids, start=1):
+        segmentNames: List[str] = []
+        for segmentId in ids:
             segment = segmentation.GetSegment(segmentId)
             if segment is None:
                 raise RegionError("segment '%s' is not in segmentation '%s'" % (segmentId, segmentationNode.GetName()))
             exportIds.InsertNextValue(segmentId)
-            names[index] = artery_for_name(segment.GetName()) or "unassigned"
+            segmentNames.append(segment.GetName())
         labelmapNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "CoronaryCalcium temporary region")
         try:
             if not slicer.modules.segmentations.logic().ExportSegmentsToLabelmapNode(
                     segmentationNode, exportIds, labelmapNode, volumeNode):
                 raise RegionError("could not export segmentation '%s' onto the CT grid" % segmentationNode.GetName())
-            labels = np.array(slicer.util.arrayFromVolume(labelmapNode), dtype=np.uint8, copy=True)
-        finally:
-            slicer.mrmlScene.RemoveNode(labelmapNode)
-        return region_from_array(labels, names, source="Slicer segmentation '%s'" % segmentationNode.GetName())
+            exported = np.array(slicer.util.arrayFromVolume(labelmapNode), dtype=np.uint8, copy=True)
+        finally:  # the export made a '<segmentation>_ColorTable' node for it
+            self._removeTemporaryLabelmap(labelmapNode, ownColorNode=True)
+        source = "Slicer segmentation '%s'" % segmentationNode.GetName()
+        labelValues = [labelValueOfSegmentName(name) for name in segmentNames]
+        if all(labelValues) and len(set(labelValues)) == len(labelValues):
+            # a plain labelmap: its own values, named by the core's numbering as for a mask file
+            lookup = np.array([0] + labelValues, dtype=np.int32)
+            return region_from_array(lookup[exported], None, source=source)
+        names = {index: artery_for_name(name) or "unassigned" for index, name in enumerate(segmentNames, start=1)}
+        return region_from_array(exported, names, source=source)
 
     def regionFromTotalSegmentator(self, ct, backend: str, fast: Optional[bool], device: str, marginMm: float,
                                    progress: Optional[Progress], log: Optional[Log]):
@@ -946,7 +1000,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         written.arteryTable = self._node(outputs.arteryTable, "vtkMRMLTableNode", "%s CAC per artery" % name)
         self.writeArteryTable(written.arteryTable, assessment)
         written.lesionTable = self._node(outputs.lesionTable, "vtkMRMLTableNode", "%s CAC lesions" % name)
-        self.writeLesionTable(written.lesionTable, assessment)
+        self.writeLesionTable(written.lesionTable, assessment, self.toWorld(volumeNode))
         written.summaryTable = self._node(outputs.summaryTable, "vtkMRMLTableNode", "%s CAC summary" % name)
         self.writeSummaryTable(written.summaryTable, assessment)
         features = topFeatures(assessment)
@@ -965,14 +1019,46 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
     @staticmethod
     def _segment(segmentationNode, segmentId: str, name: str, color, terminology: str, mask: np.ndarray, volumeNode):
+        """A named, coloured, coded segment holding ``mask`` (k, j, i on the CT grid). Name and colour are ours: not
+        auto-generated, so Slicer does not rename or recolour them."""
         segmentation = segmentationNode.GetSegmentation()
         segmentation.AddEmptySegment(segmentId, name, color)
         segment = segmentation.GetSegment(segmentId)
         segment.SetTag(slicer.vtkSegment.GetTerminologyEntryTagName(), terminology)
-        slicer.util.updateSegmentBinaryLabelmapFromArray(mask, segmentationNode, segmentId, volumeNode)
+        segment.SetNameAutoGenerated(False)
+        segment.SetColorAutoGenerated(False)
+        # through a labelmap node with the CT's geometry and transform (the segmentation is under the same transform:
+        # the voxels are copied, not moved); made without display nodes and removed, so nothing is left in the scene
+        labelmapNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "CoronaryCalcium temporary")
+        try:
+            labelmapNode.CopyOrientation(volumeNode)
+            labelmapNode.SetAndObserveTransformNodeID(volumeNode.GetTransformNodeID())
+            slicer.util.updateVolumeFromArray(labelmapNode, mask)
+            ids = vtk.vtkStringArray()
+            ids.InsertNextValue(segmentId)
+            if not slicer.modules.segmentations.logic().ImportLabelmapToSegmentationNode(labelmapNode, segmentationNode,
+                                                                                         ids):
+                raise RuntimeError("could not write segment '%s' into '%s'" % (name, segmentationNode.GetName()))
+        finally:
+            CoronaryCalciumLogic._removeTemporaryLabelmap(labelmapNode)
+
+    @staticmethod
+    def _removeTemporaryLabelmap(labelmapNode, ownColorNode: bool = False) -> None:
+        """Remove a temporary labelmap node, its display node and (``ownColorNode``: made for it by an export) its
+        colour table."""
+        displayNode = labelmapNode.GetDisplayNode()
+        if displayNode is not None:
+            colorNode = displayNode.GetColorNode()
+            if ownColorNode and colorNode is not None:
+                slicer.mrmlScene.RemoveNode(colorNode)
+            slicer.mrmlScene.RemoveNode(displayNode)
+        slicer.mrmlScene.RemoveNode(labelmapNode)
 
     def _resetSegmentation(self, segmentationNode, volumeNode) -> None:
+        """Empty the segmentation, on the CT's geometry and under the CT's transform (set before segments are written,
+        so that they overlay the CT in world space)."""
         segmentationNode.GetSegmentation().RemoveAllSegments()
+        segmentationNode.SetAndObserveTransformNodeID(volumeNode.GetTransformNodeID())
         segmentationNode.SetReferenceImageGeometryParameterFromVolumeNode(volumeNode)
         segmentationNode.CreateDefaultDisplayNodes()
 
@@ -1039,9 +1125,9 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             ("Lesions", "double", [entry.lesion_count for _a, entry in rows] + [len(score.lesions)], ""),
         ])
 
-    def writeLesionTable(self, tableNode, assessment) -> None:
-        """One row per lesion, largest first; the centroid in RAS mm (Slicer's coordinates)."""
-        rows = lesionRows(assessment)
+    def writeLesionTable(self, tableNode, assessment, toWorld=None) -> None:
+        """One row per lesion, largest first; the centroid in RAS mm (world coordinates with ``toWorld``)."""
+        rows = lesionRows(assessment, toWorld)
         lesions = {lesion.id: lesion for lesion in assessment.score.lesions}
         self._fillTable(tableNode, [
             ("Lesion", "double", [row["id"] for row in rows], ""),
@@ -1146,29 +1232,73 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             needed += TOTALSEGMENTATOR_REQUIREMENTS
         return [requirement for importName, requirement in needed if importlib.util.find_spec(importName) is None]
 
+    @staticmethod
+    def missingBuildTools() -> List[str]:
+        """setuptools and wheel when missing from this Python: pyradiomics builds without build isolation, and pip
+        fails with "invalid command 'bdist_wheel'" where wheel is missing."""
+        return [name for name in BUILD_TOOLS if importlib.util.find_spec(name) is None]
+
+    @staticmethod
+    def installSteps(requirements: Sequence[str], missingBuildTools: Sequence[str] = ()) -> List[Tuple[str, str]]:
+        """The install plan, in order, as (kind, what): kind "pip" (pip arguments, one command), "ensure" (plain
+        requirements, together), "torch" (the PyTorch extension), "totalsegmentator" (keeping Slicer's packages).
+
+        setuptools and wheel (when missing) come first, then numpy, which pyradiomics builds against without build
+        isolation; then torch before TotalSegmentator.
+        """
+        pending = list(requirements)
+        steps: List[Tuple[str, str]] = []
+        if "pyradiomics" in pending and missingBuildTools:
+            steps.append(("pip", " ".join(missingBuildTools)))
+        if "numpy" in pending:
+            steps.append(("pip", "numpy"))
+        if "pyradiomics" in pending:
+            steps.append(("pip", "%s --no-build-isolation" % PYRADIOMICS_REQUIREMENT))
+        if "torch" in pending:
+            steps.append(("torch", "torch"))
+        plain = [requirement for requirement in pending
+                 if requirement not in ("numpy", "pyradiomics", "torch", "TotalSegmentator")]
+        if plain:
+            steps.append(("ensure", " ".join(plain)))
+        if "TotalSegmentator" in pending:
+            steps.append(("totalsegmentator", "TotalSegmentator"))
+        return steps
+
+    @staticmethod
+    def slicerPackaging():
+        """Slicer's ``slicer.packaging`` (Slicer 5.10 and later: ``pip_ensure``, ``pip_install``), else None."""
+        try:
+            import slicer.packaging as packaging
+        except ImportError:
+            return None
+        return packaging if hasattr(packaging, "pip_ensure") and hasattr(packaging, "pip_install") else None
+
     def installRequirements(self, requirements: Sequence[str], log: Optional[Log] = None) -> None:
-        """Install missing packages into Slicer's Python: numpy first (pyradiomics builds against it, without build
-        isolation), torch through the PyTorch extension, TotalSegmentator without letting it replace Slicer's packages.
+        """Install missing packages into Slicer's Python, in the order of ``installSteps``: with Slicer's
+        ``slicer.packaging`` where it exists (``pip_ensure`` for plain requirements), else ``slicer.util.pip_install``
+        (older Slicer); torch through the PyTorch extension, TotalSegmentator without letting it replace Slicer's
+        packages. The Widget has asked the user already and handles restarts.
 
         :raises DependencyError: when something cannot be installed here (``restartRequired`` when Slicer must restart).
         """
         log = log or logging.info
-        pending = list(requirements)
-        if "numpy" in pending:
-            log("Installing numpy...")
-            slicer.util.pip_install("numpy")
-            pending.remove("numpy")
-        if "torch" in pending:
-            self.installPyTorch(log)
-            pending.remove("torch")
-        for requirement in pending:
-            log("Installing %s..." % requirement)
-            if requirement == "pyradiomics":
-                slicer.util.pip_install("pyradiomics --no-build-isolation")
-            elif requirement == "TotalSegmentator":
-                self.installWithoutProtectedPackages("TotalSegmentator", log)
+        packaging = self.slicerPackaging()
+        pipInstall = packaging.pip_install if packaging is not None else slicer.util.pip_install
+        buildTools = self.missingBuildTools() if "pyradiomics" in requirements else []
+        for kind, what in self.installSteps(requirements, buildTools):
+            log("Installing %s..." % what)
+            if kind == "torch":
+                self.installPyTorch(log)
+            elif kind == "totalsegmentator":
+                self.installWithoutProtectedPackages(what, log)
+            elif kind == "ensure" and packaging is not None:
+                packaging.pip_ensure(what.split(), prompt_install=False, prompt_restart=False,
+                                     requester="Coronary Calcium", skip_in_testing=False)
+            elif kind == "ensure":
+                for requirement in what.split():
+                    pipInstall(requirement)
             else:
-                slicer.util.pip_install(requirement)
+                pipInstall(what)
         importlib.invalidate_caches()
         importNames = {requirement: importName for importName, requirement in
                        CORE_REQUIREMENTS + CLASSIFIER_REQUIREMENTS + TOTALSEGMENTATOR_REQUIREMENTS}

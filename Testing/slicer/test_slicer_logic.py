@@ -492,7 +492,7 @@ def test_install_order_and_options(module, scene, monkeypatch):
     monkeypatch.setitem(sys.modules, "PyTorchUtils", types.SimpleNamespace(PyTorchUtilsLogic=TorchLogic))
     monkeypatch.setattr(module.importlib.util, "find_spec", lambda name: object())  # everything importable afterwards
     logic.installRequirements(["pyradiomics", "numpy", "torch", "scikit-learn"], log=lambda line: None)
-    assert slicer.util.pipInstallCalls == ["numpy", "pyradiomics --no-build-isolation", "scikit-learn"]
+    assert slicer.util.pipInstallCalls == ["numpy", "pyradiomics==3.0.1 --no-build-isolation", "scikit-learn"]
     assert installed == [("torch", False, ">=2.0.0")]
 
     monkeypatch.setattr(module.importlib.util, "find_spec", lambda name: None)  # nothing importable: restart needed

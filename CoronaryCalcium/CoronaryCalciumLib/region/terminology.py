@@ -1,6 +1,9 @@
-"""Standard terminology (SNOMED CT codes, as in Slicer's DICOM master list) for the segments this project writes.
+"""Standard terminology (SNOMED CT codes) for the segments this project writes.
 
-One table serves the .seg.nrrd files of the core and the segmentation nodes of the Slicer module.
+One table serves the .seg.nrrd files of the core and the segmentation nodes of the Slicer module. The anatomy (arteries,
+heart) is in Slicer's DICOM master lists. "Pathologic calcification" (SCT 18115005) is in none of Slicer's lists: the
+calcium segments name the extension's own terminology context (CALCIUM_TERMINOLOGY_CONTEXT, shipped as
+``Resources/Terminologies/*.term.json`` and loaded by the Slicer module), with the DICOM master list's anatomic codes.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ ANATOMICAL_STRUCTURE: Code = ("123037004", "Anatomical Structure")
 MORPHOLOGICALLY_ALTERED_STRUCTURE: Code = ("49755003", "Morphologically Altered Structure")
 CALCIFICATION: Code = ("18115005", "Pathologic calcification")
 TERMINOLOGY_CONTEXT = "Segmentation category and type - DICOM master list"
+CALCIUM_TERMINOLOGY_CONTEXT = "Segmentation category and type - Coronary calcium"
 ANATOMIC_CONTEXT = "Anatomic codes - DICOM master list"
 
 
-def terminology_entry(category: Code, property_type: Code, region: Optional[Code] = None) -> str:
+def terminology_entry(category: Code, property_type: Code, region: Optional[Code] = None,
+                      context: str = TERMINOLOGY_CONTEXT) -> str:
     """Slicer's serialised terminology entry (context~category~type~modifier~anatomic context~region~modifier)."""
 
     def code(pair: Optional[Code]) -> str:
         return "SCT^%s^%s" % pair if pair else "^^"
 
-    return "~".join([TERMINOLOGY_CONTEXT, code(category), code(property_type), "^^", ANATOMIC_CONTEXT, code(region),
+    return "~".join([context, code(category), code(property_type), "^^", ANATOMIC_CONTEXT, code(region),
                      "^^"])
 
 
@@ -41,4 +46,5 @@ def region_terminology(artery: str, heart: bool = False) -> str:
 
 def calcium_terminology(artery: str) -> str:
     """Pathologic calcification located in an artery (the coronary tree for unassigned calcium)."""
-    return terminology_entry(MORPHOLOGICALLY_ALTERED_STRUCTURE, CALCIFICATION, ARTERY_CODES[artery])
+    return terminology_entry(MORPHOLOGICALLY_ALTERED_STRUCTURE, CALCIFICATION, ARTERY_CODES[artery],
+                             context=CALCIUM_TERMINOLOGY_CONTEXT)

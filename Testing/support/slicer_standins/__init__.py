@@ -76,16 +76,10 @@ def load_module():
     """
     global _module
     if _module is None:
+        from support.module_file import import_module_file
+
         with active():
-            spec = importlib.util.spec_from_file_location("CoronaryCalcium", MODULE_FILE)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules["CoronaryCalcium"] = module  # dataclasses look their module up while the file executes
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules["CoronaryCalcium"]
-                raise
-        _module = module
+            _module = import_module_file(MODULE_FILE)
     return _module
 
 
