@@ -241,7 +241,9 @@ def scoreTexts(assessment) -> Dict[str, str]:
         "agatston": _number(score.agatston),
         "volume": _number(score.volume_mm3, "mm³"),
         "mass": mass,
-        "category": "%s (%s)" % (category.classic, category.classic_range),
+        "category": "%s (%s)%s" % (category.classic, category.classic_range,
+                                   "" if score.image_quality is None or score.image_quality.reliable
+                                   else _(", UNRELIABLE: see warnings")),
         "cacDrs": category.cac_drs,
     }
 
@@ -279,13 +281,17 @@ def featureUnits(assessment) -> str:
 def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequence[float]]] = None
                ) -> List[Dict[str, object]]:
     """One dict per lesion (largest Agatston first) with display values and the centroid in RAS mm: in world
-    coordinates when ``toWorld`` maps the CT's own RAS to world (the CT under a transform), else the CT's own."""
+    coordinates when ``toWorld`` maps the CT's own RAS to world (the CT under a transform), else the CT's own.
+    Lesions a filter left out of the score follow, their artery cell saying why (the reader can look at them)."""
     toWorld = toWorld or (lambda point: point)
     rows = []
-    for lesion in sorted(assessment.score.lesions, key=lambda item: -item.agatston):
+    counted = sorted(assessment.score.lesions, key=lambda item: -item.agatston)
+    left_out = sorted(assessment.score.excluded_lesions, key=lambda item: -item.agatston)
+    for lesion in counted + left_out:
         rows.append({
             "id": lesion.id,
-            "artery": lesion.artery,
+            "artery": (lesion.artery if lesion.excluded is None
+                       else _("not counted: %s") % lesion.excluded.split(":")[0]),
             "agatston": lesion.agatston,
             "volume_mm3": lesion.volume_mm3,
             "mass_mg": lesion.mass_mg,
@@ -1415,7 +1421,8 @@ class CoronaryCalciumTest(ScriptedLoadableModuleTest):
 
         outputs = logic.outputs
         self.assertIs(outputs.regionSegmentation, segmentationNode)
-        self.assertEqual(outputs.lesionTable.GetNumberOfRows(), len(result.score.lesions))
+        self.assertEqual(outputs.lesionTable.GetNumberOfRows(),
+                         len(result.score.lesions) + len(result.score.excluded_lesions))
         from CoronaryCalciumLib.region.arteries import ARTERIES_AND_UNASSIGNED
 
         self.assertEqual(outputs.arteryTable.GetNumberOfRows(), len(ARTERIES_AND_UNASSIGNED) + 1)

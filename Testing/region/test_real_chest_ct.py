@@ -105,3 +105,34 @@ def test_lung1_soft_3_mm_scan_is_scored_as_it_is(lung1):
     assert protocol["kernel_sharpness"] == "soft" and protocol["slices_per_slab"] == 1
     assert protocol["kernel_smoothing_sigma_mm"] is None
     assert result.image_quality.noise_hu is not None and result.image_quality.reliable
+
+
+# LIDC-IDRI-0314 (1 mm, Philips D sharp kernel, non-gated; little or no coronary calcium), with the heart and aorta
+# masks made for it without deep learning (Testing/data/lidc-idri-0314-heart-aorta, see its README).
+LIDC_MASKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
+                          "lidc-idri-0314-heart-aorta")
+
+
+@pytest.fixture(scope="module")
+def lidc():
+    from support.data import LIDC_THIN
+
+    ct = load_ct(data_path(LIDC_THIN))
+    region = region_from_existing_output(ct, TotalSegRegionSettings(existing_output=LIDC_MASKS)).region
+    return ct, region
+
+
+def test_lidc_thin_sharp_scan_is_scored_on_smoothed_3_mm_slabs_not_as_severe(lidc):
+    from CoronaryCalciumLib.scoring.agatston import scoring_settings
+
+    ct, region = lidc
+    as_scanned = score(ct, region, scoring_settings(thin_slices="off", sharp_kernel="off", lesion_filters="off"))
+    assert as_scanned.category.classic == "severe" and len(as_scanned.lesions) > 100  # the failure class
+    assert not as_scanned.image_quality.reliable  # a sharp kernel left as it is
+    result = score(ct, region)
+    protocol = result.settings["protocol"]
+    assert protocol["kernel_sharpness"] == "sharp" and protocol["slices_per_slab"] == 3
+    assert result.agatston < 0.1 * as_scanned.agatston
+    assert result.category.classic in ("none", "minimal", "mild")
+    assert result.image_quality.reliable and result.image_quality.noise_hu < 30
+    assert all(lesion.peak_hu < 200 for lesion in result.lesions)  # what is left is faint (weight 1)

@@ -589,3 +589,24 @@ def test_module_self_test_passes_on_the_standins(module, scene):
     """CoronaryCalciumTest generates a phantom, runs the Logic with the phantom's coronary mask, and checks the scores
     against the core and the phantom's truth and that the nodes exist. Here it runs on the stand-ins."""
     module.CoronaryCalciumTest().runTest()
+
+
+def test_the_lesion_table_lists_lesions_left_out_as_not_coronary_and_the_category_flag(module):
+    """A reader sees what a lesion filter took out of the score, and an unreliable category says so."""
+    from CoronaryCalciumLib.result import Assessment
+    from CoronaryCalciumLib.scoring.agatston import score
+    from support.chest_lesions import build, chest, place_lesions
+
+    array, labels, heart, aorta, blood = chest()
+    place_lesions(array)
+    ct, region = build(array, labels, heart, aorta, blood)
+    result = score(ct, region)
+    assessment = Assessment(case_id="filters", ct=ct.metadata, score=result)
+    rows = module.lesionRows(assessment)
+    assert len(rows) == len(result.lesions) + len(result.excluded_lesions)
+    shown = [row["artery"] for row in rows]
+    assert shown[:len(result.lesions)] == [l.artery for l in sorted(result.lesions, key=lambda l: -l.agatston)]
+    assert {"not counted: air_rim", "not counted: soft_tissue_noise", "not counted: aortic_wall"} <= set(shown)
+    assert "UNRELIABLE" not in module.scoreTexts(assessment)["category"]
+    result.image_quality.reasons.append("image noise 45 HU in the blood pool is above 30 HU")
+    assert "UNRELIABLE" in module.scoreTexts(assessment)["category"]
