@@ -8,7 +8,7 @@ import sys
 from ..batch import BatchOptions, discover, run_batch
 from ..classifier.step import classifier_step
 from ..errors import InputError
-from .options import (add_classifier_options, add_region_options, add_scoring_options, settings_from_args,
+from .options import (add_classifier_options, add_dicom_options, add_region_options, add_scoring_options, settings_from_args,
                       totalseg_settings_from_args)
 
 EXIT_SOME_FAILED = 1
@@ -38,13 +38,14 @@ def register(subparsers) -> None:
     add_scoring_options(parser)
     add_region_options(parser)
     add_classifier_options(parser)
+    add_dicom_options(parser, per_case=True)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     options = BatchOptions(settings=settings_from_args(args), labels=args.labels, include_phi=args.include_phi,
                            report=not args.no_report, force=args.force, totalseg=totalseg_settings_from_args(args),
-                           model=args.model)
+                           model=args.model, dicom_out=args.dicom_out)
     classifier_step(args.model, trust=args.trust)  # a named model that cannot load stops here, before any case
     cases = discover(args.inputs, mask=args.mask)
     if getattr(args, "totalseg_output", None) and len(cases) != 1:

@@ -68,6 +68,14 @@ def totalseg_settings_from_args(args: argparse.Namespace):
     )
 
 
+def add_dicom_options(parser: argparse.ArgumentParser, per_case: bool) -> None:
+    """``--dicom-out DIR``: DICOM SEG, SR (TID 1500), PDF report and Encapsulated PDF of a DICOM CT, for a PACS."""
+    group = parser.add_argument_group("DICOM outputs for a PACS (they carry the patient's name and ID)")
+    group.add_argument("--dicom-out", metavar="DIR",
+                       help="write seg.dcm, sr.dcm, report.pdf and report-pdf.dcm %s; the CT must be a DICOM series"
+                            % ("into DIR/<id>/" if per_case else "into DIR"))
+
+
 def add_classifier_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("classifier (zero vs non-zero CAC from radiomics)")
     group.add_argument("--model", default="shipped", metavar="PATH|shipped|none",

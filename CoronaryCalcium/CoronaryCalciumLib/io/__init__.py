@@ -10,6 +10,7 @@ _API = {
     "validate_ct": ".ct",
     "find_series": ".dicom",
     "read_series": ".dicom",
+    "series_headers": ".dicom",
     "contrast_agent_from_header": ".dicom",
     "Geometry": ".geometry",
     "Segment": ".seg_nrrd",
