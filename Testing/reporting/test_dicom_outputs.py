@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 
-import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
@@ -16,11 +15,10 @@ import SimpleITK as sitk
 from CoronaryCalciumLib.cli.main import main
 from CoronaryCalciumLib.io.ct import load_ct
 from CoronaryCalciumLib.io.dicom import series_headers
-from CoronaryCalciumLib.io.seg_nrrd import read_segmentation
 from CoronaryCalciumLib.reporting.pdf import find_chromium
-from CoronaryCalciumLib.region.arteries import ARTERIES_AND_UNASSIGNED
 from support.data import QRM, data_path
-from support.pacs import require_tool, write_qrm_artery_mask
+from support.pacs import (assert_seg_equals_seg_nrrd, assert_sr_equals_result, require_tool, sr_groups, sr_values,
+                          write_qrm_artery_mask)
 
 hd = pytest.importorskip("highdicom")
 CALIBRATION = "0.0008"
@@ -57,20 +55,7 @@ def test_dicom_outputs_go_to_their_own_folder_not_into_the_research_outputs(outp
 
 
 def test_the_seg_voxels_of_each_artery_equal_calcium_seg_nrrd(outputs):
-    seg = _seg(outputs)
-    headers = series_headers(data_path(QRM))
-    uids = [str(h.SOPInstanceUID) for h in headers]
-    image, names = read_segmentation(os.path.join(outputs["research"], "calcium.seg.nrrd"))
-    expected = sitk.GetArrayFromImage(image)
-    labels = {str(item.SegmentLabel): int(item.SegmentNumber) for item in seg.SegmentSequence}
-    calcium = {value: name for value, name in names.items()}
-    assert sorted(calcium.values()) == ["LAD calcium", "LCX calcium", "RCA calcium"]
-    for value, name in calcium.items():
-        pixels = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[labels[name]],
-                                                   combine_segments=False, assert_missing_frames_are_empty=True)
-        assert pixels.shape == expected.shape + (1,)
-        assert np.array_equal(pixels[..., 0] > 0, expected == value), name
-        assert (expected == value).sum() > 0
+    assert_seg_equals_seg_nrrd(_seg(outputs), os.path.join(outputs["research"], "calcium.seg.nrrd"))
 
 
 def test_the_seg_also_holds_the_region_and_uses_the_slicer_terminology(outputs):
@@ -96,38 +81,15 @@ def test_the_seg_references_the_ct_images_it_was_computed_on(outputs):
         assert str(source.ReferencedSOPInstanceUID) in ct_uids
 
 
-def _values(group):
-    return {m.name.meaning: (float(m.value), m.unit.value) for m in group.get_measurements()}
-
-
-def _groups(report):
-    groups = list(report.get_image_measurement_groups()) + list(report.get_volumetric_roi_measurement_groups())
-    return {str(group.tracking_identifier): group for group in groups}
-
-
-def test_the_sr_numbers_equal_result_json(outputs):
-    result, groups = outputs["result"], _groups(_report(outputs))
-    total = _values(groups["total"])
-    assert total["Calcium score"] == (pytest.approx(result["agatston"]), "1")
-    assert total["Calcium Volume"] == (pytest.approx(result["volume_mm3"]), "mm3")
-    assert total["Calcium Mass"] == (pytest.approx(result["mass_mg"]), "mg")
-    assert total["Agatston Score Threshold"] == (result["settings"]["threshold_hu"], "[hnsf'U]")
-    assert total["KVP"] == (120.0, "kV")
-    assert total["Calcium Scoring Calibration"] == (float(CALIBRATION), "mg/(mm3.[hnsf'U])")
-    evaluations = {q.name.meaning: q.value.meaning for q in groups["total"].get_qualitative_evaluations()}
-    assert evaluations["Agatston category (classic bands)"] == result["category"]["classic"]
-    assert evaluations["CAC-DRS category"] == result["category"]["cac_drs"]
-    for name in ARTERIES_AND_UNASSIGNED:
-        artery, expected = _values(groups[name]), result["per_artery"][name]
-        assert artery["Calcium score"][0] == pytest.approx(expected["agatston"])
-        assert artery["Calcium Volume"][0] == pytest.approx(expected["volume_mm3"])
-        assert artery["Calcium Mass"][0] == pytest.approx(expected["mass_mg"])
-    assert result["per_artery"]["LAD"]["agatston"] > 0 and result["per_artery"]["LM"]["agatston"] == 0
+def test_the_sr_numbers_equal_result_json_and_reference_the_seg_segments(outputs):
+    assert_sr_equals_result(_report(outputs), outputs["result"], _seg(outputs))
+    total = sr_values(sr_groups(_report(outputs))["total"])
+    assert total["KVP"] == (120.0, "kV") and total["Calcium Scoring Calibration"][0] == float(CALIBRATION)
 
 
 def test_the_sr_marks_the_classifier_as_research_with_model_name_and_hash(outputs):
-    classifier, group = outputs["result"]["classifier"], _groups(_report(outputs))["classifier (research)"]
-    assert _values(group)["Calcium classifier probability (research)"][0] == pytest.approx(classifier["probability"])
+    classifier, group = outputs["result"]["classifier"], sr_groups(_report(outputs))["classifier (research)"]
+    assert sr_values(group)["Calcium classifier probability (research)"][0] == pytest.approx(classifier["probability"])
     verdict = {q.name.meaning: q.value.meaning for q in group.get_qualitative_evaluations()}
     assert verdict == {"Calcium classifier verdict (research)": classifier["label"]}
     texts = [(str(item.ConceptNameCodeSequence[0].CodeMeaning), str(item.TextValue))
@@ -136,18 +98,6 @@ def test_the_sr_marks_the_classifier_as_research_with_model_name_and_hash(output
     parameters = [text for name, text in texts if name == "Algorithm Parameters"]
     assert "sha256=%s" % classifier["model_sha256"] in parameters
     assert any("research use only" in text for text in parameters)
-
-
-def test_the_sr_references_the_calcium_segments_of_the_seg(outputs):
-    seg = _seg(outputs)
-    labels = {int(item.SegmentNumber): str(item.SegmentLabel) for item in seg.SegmentSequence}
-    volumetric = {str(g.tracking_identifier): g for g in _report(outputs).get_volumetric_roi_measurement_groups()}
-    assert sorted(volumetric) == ["LAD", "LCX", "RCA"]
-    for name, group in volumetric.items():
-        reference = group.referenced_segment
-        assert reference.referenced_sop_instance_uid == seg.SOPInstanceUID
-        (number,) = reference.referenced_segment_numbers
-        assert labels[int(number)] == "%s calcium" % name
 
 
 def test_the_pdf_report_has_pages_with_the_total_and_the_disclaimer(outputs):

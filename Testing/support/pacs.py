@@ -41,3 +41,68 @@ def require_tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def assert_seg_equals_seg_nrrd(seg, seg_nrrd_path: str) -> None:
+    """Each calcium segment of a highdicom Segmentation of the QRM series has the voxels of the same-named segment
+    of a calcium.seg.nrrd, frame by frame over the CT's SOP instances, and there is calcium in each."""
+    from CoronaryCalciumLib.io.dicom import series_headers
+    from CoronaryCalciumLib.io.seg_nrrd import read_segmentation
+
+    uids = [str(h.SOPInstanceUID) for h in series_headers(data_path(QRM))]
+    image, names = read_segmentation(seg_nrrd_path)
+    expected = sitk.GetArrayFromImage(image)
+    numbers = {str(item.SegmentLabel): int(item.SegmentNumber) for item in seg.SegmentSequence}
+    assert sorted(names.values()) == ["LAD calcium", "LCX calcium", "RCA calcium"]
+    for value, name in names.items():
+        pixels = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[numbers[name]],
+                                                   combine_segments=False, assert_missing_frames_are_empty=True)
+        assert pixels.shape == expected.shape + (1,)
+        assert np.array_equal(pixels[..., 0] > 0, expected == value), name
+        assert (expected == value).sum() > 0
+
+
+def sr_values(group) -> dict:
+    """{concept name: (value, UCUM unit)} of a TID 1500 measurement group."""
+    return {m.name.meaning: (float(m.value), m.unit.value) for m in group.get_measurements()}
+
+
+def sr_groups(report) -> dict:
+    """{tracking identifier: measurement group} of a highdicom MeasurementReport."""
+    groups = list(report.get_image_measurement_groups()) + list(report.get_volumetric_roi_measurement_groups())
+    return {str(group.tracking_identifier): group for group in groups}
+
+
+def assert_sr_equals_result(report, result: dict, seg) -> None:
+    """The SR's total and per-artery scores, categories and settings equal result.json; its volumetric groups
+    reference the SEG's calcium segment of their artery."""
+    import pytest
+
+    from CoronaryCalciumLib.region.arteries import ARTERIES_AND_UNASSIGNED
+
+    groups = sr_groups(report)
+    total = sr_values(groups["total"])
+    assert total["Calcium score"] == (pytest.approx(result["agatston"]), "1")
+    assert total["Calcium Volume"] == (pytest.approx(result["volume_mm3"]), "mm3")
+    assert total["Calcium Mass"] == (pytest.approx(result["mass_mg"]), "mg")
+    assert total["Agatston Score Threshold"] == (result["settings"]["threshold_hu"], "[hnsf'U]")
+    assert total["KVP"] == (result["settings"]["kvp"], "kV")
+    assert total["Calcium Scoring Calibration"] == (result["settings"]["calibration_factor_mg_per_mm3_hu"],
+                                                    "mg/(mm3.[hnsf'U])")
+    evaluations = {q.name.meaning: q.value.meaning for q in groups["total"].get_qualitative_evaluations()}
+    assert evaluations["Agatston category (classic bands)"] == result["category"]["classic"]
+    assert evaluations["CAC-DRS category"] == result["category"]["cac_drs"]
+    for name in ARTERIES_AND_UNASSIGNED:
+        artery, expected = sr_values(groups[name]), result["per_artery"][name]
+        assert artery["Calcium score"][0] == pytest.approx(expected["agatston"])
+        assert artery["Calcium Volume"][0] == pytest.approx(expected["volume_mm3"])
+        assert artery["Calcium Mass"][0] == pytest.approx(expected["mass_mg"])
+    assert result["per_artery"]["LAD"]["agatston"] > 0 and result["per_artery"]["LM"]["agatston"] == 0
+    labels = {int(item.SegmentNumber): str(item.SegmentLabel) for item in seg.SegmentSequence}
+    volumetric = {str(g.tracking_identifier): g for g in report.get_volumetric_roi_measurement_groups()}
+    assert sorted(volumetric) == ["LAD", "LCX", "RCA"]
+    for name, group in volumetric.items():
+        reference = group.referenced_segment
+        assert reference.referenced_sop_instance_uid == seg.SOPInstanceUID
+        (number,) = reference.referenced_segment_numbers
+        assert labels[int(number)] == "%s calcium" % name
