@@ -7,7 +7,7 @@ They carry the source study's patient module, so they are written only on reques
 from __future__ import annotations
 
 import os
-from typing import Dict
+from typing import Dict, Optional, Sequence
 
 from ..io.atomic import atomic_path
 from ..result import Assessment
@@ -21,15 +21,17 @@ def _save(dataset, path: str) -> None:
         dataset.save_as(temporary, enforce_file_format=True)
 
 
-def write_dicom_outputs(folder: str, case: Assessment, pdf: bool = True) -> Dict[str, str]:
+def write_dicom_outputs(folder: str, case: Assessment, pdf: bool = True,
+                        source_files: Optional[Sequence[str]] = None) -> Dict[str, str]:
     """Write SEG, SR and (with ``pdf``) the PDF report and its Encapsulated PDF into ``folder``; returns
-    {file name: path}. Raises InputError (one line, nothing written) when the CT was not read from DICOM."""
+    {file name: path}. ``source_files``: the CT's DICOM files when ``case.ct.source`` is not their folder (Slicer).
+    Raises InputError (one line, nothing written) when there is no DICOM series to reference."""
     from .dicom_pdf import build_encapsulated_pdf
     from .dicom_seg import build_seg
     from .dicom_sr import build_sr
     from .pdf import write_pdf_report
 
-    sources = dicom_source.source_images(case)  # refuses a non-DICOM CT before anything is written
+    sources = dicom_source.source_images(case, source_files)  # refuses a non-DICOM CT before anything is written
     seg = build_seg(case, sources)
     sr = build_sr(case, sources, seg)
     os.makedirs(folder, exist_ok=True)
