@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import importlib.util
 import logging
+import os
 from dataclasses import dataclass
 from typing import Annotated, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -618,6 +619,10 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             return
         with slicer.util.tryWithErrorDisplay(_("Export failed."), waitCursor=True):
             written = self.logic.exportResults(folder)
+            volumeNode = self._parameterNode.inputVolume
+            if self.logic.dicomFilesOfVolumeNode(volumeNode) and slicer.util.confirmYesNoDisplay(
+                    _("Also write DICOM SEG, SR and PDF for the PACS? They carry the patient's name and ID.")):
+                written += self.logic.exportDicom(os.path.join(folder, "dicom"), volumeNode)
             slicer.util.infoDisplay(_("Written:") + "\n" + "\n".join(written))
 
     def onSetLicenseButton(self) -> None:
@@ -1192,6 +1197,29 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         if assessment is None:
             raise ValueError("nothing to export: run an assessment first")
         return sorted(write_case_outputs(folder, assessment).values())
+
+    def dicomFilesOfVolumeNode(self, volumeNode) -> List[str]:
+        """The DICOM files a volume was loaded from (Slicer's DICOM database); empty when it was not."""
+        database = getattr(slicer, "dicomDatabase", None)
+        instanceUids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split() if volumeNode else []
+        if database is None:
+            return []
+        files = [database.fileForInstance(uid) for uid in instanceUids]
+        return files if files and all(files) else []
+
+    def exportDicom(self, folder: str, volumeNode, assessment=None) -> List[str]:
+        """DICOM SEG, SR (TID 1500), PDF report and Encapsulated PDF of the last assessment of a volume loaded from
+        DICOM, with the core's writers (the same as ``--dicom-out``); they carry the patient's data. Slicer's DICOM
+        module (QuantitativeReporting) loads the SEG and SR. Returns the paths written."""
+        from CoronaryCalciumLib.reporting.dicom_outputs import write_dicom_outputs
+
+        assessment = assessment or self.lastAssessment
+        if assessment is None:
+            raise ValueError("nothing to export: run an assessment first")
+        files = self.dicomFilesOfVolumeNode(volumeNode)
+        if not files:
+            raise ValueError("the CT was not loaded from Slicer's DICOM database: DICOM outputs need its images")
+        return sorted(write_dicom_outputs(folder, assessment, source_files=files).values())
 
     def processFiles(self, inputs: Sequence[str], outputFolder: str, mask: Optional[str] = None,
                      regionSource: str = "mask", kvp: Optional[float] = None, thresholdHU: Optional[float] = None,

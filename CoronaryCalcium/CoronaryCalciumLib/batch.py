@@ -60,6 +60,7 @@ class BatchOptions:
     report: bool = True
     force: bool = False
     model: Optional[str] = None  # classifier: "shipped", a trusted model path, or None (none)
+    dicom_out: Optional[str] = None  # also write each case's DICOM SEG, SR and PDF to dicom_out/<id>/ (carry PHI)
 
 
 def pseudonym(key: str) -> str:
@@ -189,6 +190,19 @@ def _mask_paths(message: str, case: CaseSpec) -> str:
     return message
 
 
+def _write_dicom_folder(dicom_out: str, case_id: str, result) -> None:
+    """The case's DICOM outputs into dicom_out/<id>/, whole or not at all (apart from the research outputs: they
+    carry the patient module)."""
+    from .reporting.dicom_outputs import write_dicom_outputs
+
+    temporary = os.path.join(dicom_out, ".%s%s%s" % (case_id, PARTIAL, uuid.uuid4().hex[:8]))
+    try:
+        write_dicom_outputs(temporary, result)
+        _replace_folder(temporary, os.path.join(dicom_out, case_id))
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
 def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, object]:
     """Assess one case and write its outputs atomically; returns its summary row (never raises for bad input)."""
     from .classifier.step import classifier_step
@@ -210,6 +224,8 @@ def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, o
                              series_uid=case.series_uid, case_id=case.id, totalseg=options.totalseg,
                              classify=classifier_step(options.model))
         write_case_outputs(temporary, result, include_phi=options.include_phi, report=options.report)
+        if options.dicom_out:
+            _write_dicom_folder(options.dicom_out, case.id, result)
         _replace_folder(temporary, final)
     except CoronaryCalciumError as error:
         shutil.rmtree(temporary, ignore_errors=True)

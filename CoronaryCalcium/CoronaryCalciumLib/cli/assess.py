@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 
 from ..batch import BatchOptions, discover, run_batch
 from ..classifier.step import classifier_step
 from ..errors import InputError
-from .options import (add_classifier_options, add_region_options, add_scoring_options, settings_from_args,
+from .options import (add_classifier_options, add_dicom_options, add_region_options, add_scoring_options, settings_from_args,
                       totalseg_settings_from_args)
 
 EXIT_SOME_FAILED = 1
@@ -23,7 +25,7 @@ def register(subparsers) -> None:
                     "region.seg.nrrd, calcium.seg.nrrd, report.html); OUT/summary.csv has one row per case. "
                     "Finished cases are skipped on a rerun. Exit code 0: all assessed; 1: some failed.",
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--mask", help="region of interest for a single input case")
     # with --region heart|coronary every case's region comes from TotalSegmentator and masks are not used
@@ -38,15 +40,27 @@ def register(subparsers) -> None:
     add_scoring_options(parser)
     add_region_options(parser)
     add_classifier_options(parser)
+    add_dicom_options(parser, per_case=True)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    node = _node(args)
+    with tempfile.TemporaryDirectory(prefix="coronary-calcium-pacs-") as work:  # retrieved studies carry PHI
+        inputs = list(args.inputs) + _retrieve(node, args.study, work)
+        dicom_out = args.dicom_out or (os.path.join(work, "dicom") if args.send else None)
+        code, assessed = _assess(args, inputs, dicom_out)
+        if args.send:
+            _send(node, [os.path.join(dicom_out, case_id) for case_id in assessed])
+    return code
+
+
+def _assess(args: argparse.Namespace, inputs, dicom_out) -> int:
     options = BatchOptions(settings=settings_from_args(args), labels=args.labels, include_phi=args.include_phi,
                            report=not args.no_report, force=args.force, totalseg=totalseg_settings_from_args(args),
-                           model=args.model)
+                           model=args.model, dicom_out=dicom_out)
     classifier_step(args.model, trust=args.trust)  # a named model that cannot load stops here, before any case
-    cases = discover(args.inputs, mask=args.mask)
+    cases = discover(inputs, mask=args.mask)
     if getattr(args, "totalseg_output", None) and len(cases) != 1:
         raise InputError("--totalseg-output holds the masks of one CT, but %d cases were found: assess them one by "
                          "one" % len(cases))
@@ -56,4 +70,46 @@ def run(args: argparse.Namespace) -> int:
     failed = report.failed
     print("%d assessed, %d skipped (already finished), %d failed in %.1f s; summary: %s/summary.csv" % (
         len(report.rows) - len(failed) - report.skipped, report.skipped, len(failed), report.seconds, args.out))
-    return EXIT_SOME_FAILED if failed else 0
+    assessed = [str(row["id"]) for row in report.rows if row["status"] == "ok"]
+    return (EXIT_SOME_FAILED if failed else 0), assessed
+
+
+def _node(args: argparse.Namespace):
+    """The DICOM node of --pacs, checked against --study and --send before anything runs."""
+    if not args.inputs and not args.study:
+        raise InputError("nothing to assess: give INPUT files or folders, or --study UID with --pacs")
+    if not args.pacs:
+        if args.study or args.send:
+            raise InputError("--study and --send need the DICOM node: --pacs AET@HOST:PORT")
+        return None
+    from ..io.dicom_node import check_uid, parse_node
+
+    for uid in args.study:
+        check_uid(uid)
+    return parse_node(args.pacs, calling_ae=args.calling_ae)
+
+
+def _retrieve(node, study_uids, work: str):
+    """Each study's CT images from the node into a folder below ``work``; the folders, one case each."""
+    from ..io.dicom_node import retrieve_study
+
+    folders = []
+    for uid in study_uids:
+        folder = os.path.join(work, "studies", uid)
+        count = len(retrieve_study(node, uid, folder))
+        print("retrieved %d image(s) of study %s from %s" % (count, uid, node.label()), file=sys.stderr)
+        folders.append(folder)
+    return folders
+
+
+def _send(node, folders) -> None:
+    """C-STORE the SEG, SR and Encapsulated PDF in the DICOM output folders of the cases assessed (a case skipped
+    as finished sends what an earlier run wrote, if it is still there: the same SOP instances again)."""
+    from ..io.dicom_node import store_files
+
+    paths = [os.path.join(folder, name) for folder in folders if os.path.isdir(folder)
+             for name in sorted(os.listdir(folder)) if name.endswith(".dcm")]
+    if not paths:
+        print("nothing sent to %s: no case wrote DICOM outputs" % node.label(), file=sys.stderr)
+        return
+    print("sent %d DICOM object(s) to %s" % (store_files(node, paths), node.label()), file=sys.stderr)

@@ -77,6 +77,23 @@ def totalseg_settings_from_args(args: argparse.Namespace):
     )
 
 
+def add_dicom_options(parser: argparse.ArgumentParser, per_case: bool) -> None:
+    """``--dicom-out DIR``: DICOM SEG, SR (TID 1500), PDF report and Encapsulated PDF of a DICOM CT, for a PACS."""
+    group = parser.add_argument_group("DICOM outputs for a PACS (they carry the patient's name and ID)")
+    group.add_argument("--dicom-out", metavar="DIR",
+                       help="write seg.dcm, sr.dcm, report.pdf and report-pdf.dcm %s; the CT must be a DICOM series"
+                            % ("into DIR/<id>/" if per_case else "into DIR"))
+    if per_case:
+        group.add_argument("--pacs", metavar="AET@HOST:PORT", help="the DICOM node that --study and --send talk to")
+        group.add_argument("--study", action="append", default=[], metavar="UID",
+                           help="StudyInstanceUID to retrieve from --pacs (C-FIND, then C-GET of its CT images into "
+                                "a temporary folder removed afterwards); repeatable; INPUT may then be omitted")
+        group.add_argument("--send", action="store_true",
+                           help="store each case's SEG, SR and Encapsulated PDF on --pacs (C-STORE); without "
+                                "--dicom-out they are kept only in a temporary folder")
+        group.add_argument("--calling-ae", default="CORONARYCALCIUM", metavar="AET", help="our AE title")
+
+
 def add_classifier_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("classifier (zero vs non-zero CAC from radiomics)")
     group.add_argument("--model", default="shipped", metavar="PATH|shipped|none",

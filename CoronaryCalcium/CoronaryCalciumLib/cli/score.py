@@ -11,7 +11,7 @@ from ..pipeline import assess_case
 from ..progress import silent
 from ..reporting.text_summary import format_summary
 from ..classifier.step import classifier_step
-from .options import (add_classifier_options, add_region_options, add_scoring_options, settings_from_args,
+from .options import (add_classifier_options, add_dicom_options, add_region_options, add_scoring_options, settings_from_args,
                       totalseg_settings_from_args)
 
 
@@ -31,6 +31,7 @@ def register(subparsers) -> None:
     add_scoring_options(parser)
     add_region_options(parser)
     add_classifier_options(parser)
+    add_dicom_options(parser, per_case=False)
     parser.add_argument("--json", metavar="OUT", help="write the result as JSON")
     parser.add_argument("--include-phi", action="store_true", help="include patient name and ID in the JSON")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -44,12 +45,18 @@ def run(args: argparse.Namespace) -> int:
     assessment = assess_case(args.image, args.mask, settings, labels=args.labels, series_uid=args.series,
                              totalseg=totalseg_settings_from_args(args), progress=_progress(args),
                              classify=classifier_step(args.model, trust=args.trust))
+    if args.dicom_out:
+        from ..reporting.dicom_outputs import write_dicom_outputs
+
+        dicom_files = write_dicom_outputs(args.dicom_out, assessment)
     if args.json:
         write_text_atomic(args.json, assessment.to_json(include_phi=args.include_phi) + "\n")
     if not args.quiet:
         print(format_summary(assessment))
         if args.json:
             print("\nresult written to %s" % args.json)
+        if args.dicom_out:
+            print("DICOM outputs (with patient data) written to %s: %s" % (args.dicom_out, ", ".join(dicom_files)))
     return 0
 
 

@@ -142,10 +142,8 @@ def contrast_agent_from_header(ds) -> Optional[str]:
     return agent or route
 
 
-def read_series(info: SeriesInfo) -> DicomSeriesData:
-    """Read one series into a HU volume ordered along the slice normal."""
-    import pydicom
-
+def _stacking_order(info: SeriesInfo):
+    """(path, header) pairs, slice positions (LPS mm), distances along the normal and the stacking order of a series."""
     headers = []
     for path in info.files:
         ds = _read_header(path)
@@ -153,17 +151,35 @@ def read_series(info: SeriesInfo) -> DicomSeriesData:
             headers.append((path, ds))
     first = headers[0][1]
     orientation = np.array([float(v) for v in first.ImageOrientationPatient], dtype=float)
-    row_dir, col_dir = orientation[:3], orientation[3:]
-    normal = np.cross(row_dir, col_dir)
+    normal = np.cross(orientation[:3], orientation[3:])
     positions = []
-    for path, ds in headers:
+    for _path, ds in headers:
         if [round(float(v), 4) for v in ds.ImageOrientationPatient] != [round(v, 4) for v in orientation]:
             raise InputError("series %s mixes slice orientations; cannot stack it into a volume" % info.label())
         if (int(ds.Rows), int(ds.Columns)) != (int(first.Rows), int(first.Columns)):
             raise InputError("series %s mixes image sizes; cannot stack it into a volume" % info.label())
         positions.append(np.array([float(v) for v in ds.ImagePositionPatient], dtype=float))
     distances = np.array([float(p @ normal) for p in positions])
-    order = np.argsort(distances, kind="stable")
+    return headers, positions, distances, np.argsort(distances, kind="stable")
+
+
+def series_headers(folder: str, series_uid: Optional[str] = None) -> List[object]:
+    """The headers (pydicom Datasets, no pixels) of a series in the order ``read_series`` stacks its slices: frame k of
+    a volume loaded from ``folder`` is the k-th dataset. Used to reference the source images in DICOM outputs."""
+    info, _notes = choose_series(find_series(folder), folder, series_uid)
+    headers, _positions, _distances, order = _stacking_order(info)
+    return [headers[index][1] for index in order]
+
+
+def read_series(info: SeriesInfo) -> DicomSeriesData:
+    """Read one series into a HU volume ordered along the slice normal."""
+    import pydicom
+
+    headers, positions, distances, order = _stacking_order(info)
+    first = headers[0][1]
+    orientation = np.array([float(v) for v in first.ImageOrientationPatient], dtype=float)
+    row_dir, col_dir = orientation[:3], orientation[3:]
+    normal = np.cross(row_dir, col_dir)
     distances = distances[order]
     warnings: List[str] = []
     steps = np.diff(distances)

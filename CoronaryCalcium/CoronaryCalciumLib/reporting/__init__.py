@@ -1,9 +1,14 @@
-"""Stage 7, reports: what one assessment writes (result JSON, lesion CSV, segmentation, HTML report, text summary) and a cohort's overview and training reports."""
+"""Stage 7, reports: what one assessment writes (result JSON, lesion CSV, segmentation, HTML report, text summary; for a PACS: DICOM SEG, SR, PDF and Encapsulated PDF) and a cohort's overview and training reports."""
 
 from .._lazy import lazy_api
 
 _API = {
     "write_case_outputs": ".case_files",
+    "write_dicom_outputs": ".dicom_outputs",
+    "build_seg": ".dicom_seg",
+    "build_sr": ".dicom_sr",
+    "build_encapsulated_pdf": ".dicom_pdf",
+    "write_pdf_report": ".pdf",
     "render_report": ".html_report",
     "write_report": ".html_report",
     "format_summary": ".text_summary",
