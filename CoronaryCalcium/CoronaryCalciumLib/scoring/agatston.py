@@ -26,6 +26,7 @@ from scipy import ndimage
 
 from .categories import Category, categorise
 from .contrast import check_contrast
+from .integrated_mass import IntegratedMassSettings, attach_integrated_mass
 from ..io.ct import CTVolume
 from ..errors import ContrastError, InputError, RegionError
 from ..region.mask import RegionOfInterest, bounding_box
@@ -56,8 +57,10 @@ class ScoringSettings:
     kvp_specific: bool = True
     calibration_factor: Optional[float] = None
     allow_contrast: bool = False
+    integrated_mass: IntegratedMassSettings = field(default_factory=IntegratedMassSettings)
 
     def validate(self) -> None:
+        self.integrated_mass.validate()
         if self.connectivity not in (4, 8):
             raise InputError("connectivity must be 4 or 8, not %s" % self.connectivity)
         if self.min_area_mm2 < 0:
@@ -99,6 +102,7 @@ class Lesion:
     centroid_lps_mm: Tuple[float, float, float]
     first_slice: int
     last_slice: int
+    integrated_mass_mg: Optional[float] = None  # integrated-intensity mass (scoring/integrated_mass.py)
 
     def to_dict(self) -> Dict[str, object]:
         return asdict(self)
@@ -111,6 +115,7 @@ class ArteryScore:
     agatston: float = 0.0
     volume_mm3: float = 0.0
     mass_mg: Optional[float] = None
+    integrated_mass_mg: Optional[float] = None
     lesion_count: int = 0
 
     def to_dict(self) -> Dict[str, object]:
@@ -133,6 +138,7 @@ class CalciumScore:
     lesion_labels: Optional[np.ndarray] = None
     bounding_box: Optional[Tuple[slice, slice, slice]] = None
     ct_shape: Optional[Tuple[int, int, int]] = None
+    integrated_mass_mg: Optional[float] = None
 
     def lesion_label_volume(self) -> np.ndarray:
         """Lesion ids on the full CT grid (uint16, z-y-x)."""
@@ -158,6 +164,7 @@ class CalciumScore:
             "agatston": self.agatston,
             "volume_mm3": self.volume_mm3,
             "mass_mg": self.mass_mg,
+            "integrated_mass_mg": self.integrated_mass_mg,
             "category": self.category.to_dict(),
             "per_artery": {name: score.to_dict() for name, score in self.per_artery.items()},
             "lesions": [lesion.to_dict() for lesion in self.lesions],
@@ -318,7 +325,7 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
         "region_source": region.source,
         "region_voxels": region.voxel_count(),
     }
-    return CalciumScore(
+    result = CalciumScore(
         agatston=total_agatston,
         volume_mm3=total_volume,
         mass_mg=total_mass,
@@ -331,6 +338,8 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
         bounding_box=box,
         ct_shape=tuple(ct.array.shape),
     )
+    attach_integrated_mass(result, ct.array, geometry.spacing, settings.calibration_factor, settings.integrated_mass)
+    return result
 
 
 def _per_artery(lesions: List[Lesion], with_mass: bool) -> Dict[str, ArteryScore]:
