@@ -9,7 +9,7 @@ Tolerances and why:
 - Closer than the Agatston-style mass: every large insert, and on average over the six (a medium insert's noise
   can put one single reading either way).
 - Cardiac phantoms (coronary calcium in fat beside the heart, 20 HU noise): the coronary total within 15% of the
-  physical HA mass, and closer than the Agatston-style mass (which misses by 30-45% there).
+  physical HA mass, and closer than the Agatston-style mass (which misses by 29-51% there).
 - Noise only (replica at 10-35 HU SD, calcium-free spots shaped like a medium insert): mean within 0.5 mg of zero.
 """
 

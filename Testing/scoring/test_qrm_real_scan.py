@@ -49,7 +49,8 @@ PINNED_AGATSTON = {
     "medium-200": 22.861824,
     "small-200": 0.0,
 }
-# (integrated mass mg, its noise SD mg at calcium-free spots of the insert's shape); small-400/200 are seeded (no lesion)
+# (integrated mass mg, its noise SD mg at calcium-free spots of the insert's shape); small-400/200 are seeded
+# (no lesion found there)
 PINNED_INTEGRATED = {
     "large-800": (93.5662, 1.4052),
     "medium-800": (22.0486, 0.7791),
@@ -134,19 +135,25 @@ def test_agatston_per_insert_is_pinned(insert_scores, name):
     assert insert_scores[name][1].agatston == pytest.approx(PINNED_AGATSTON[name], abs=1e-4)
 
 
-def test_calibrate_then_score_through_the_command_line(scan, tmp_path, capsys):
-    calibration_json = tmp_path / "calibration.json"
-    assert main(["calibrate", QRM, "--json", str(calibration_json)]) == 0
-    factor = json.loads(calibration_json.read_text())["factor_mg_per_mm3_hu"]
-    insert = next(i for i in qrm.locate_inserts(scan) if i.name == "large-800")
+def _insert_mask(scan, name, folder) -> str:
+    """The named insert's region of interest written as NIfTI on the scan's grid; returns its path."""
+    insert = next(i for i in qrm.locate_inserts(scan) if i.name == name)
     mask = sitk.GetImageFromArray(qrm.insert_region(scan, insert))
     mask.SetSpacing(scan.geometry.spacing)
     mask.SetOrigin(scan.geometry.origin)
     mask.SetDirection(scan.geometry.direction)
-    sitk.WriteImage(mask, str(tmp_path / "insert.nii.gz"))
+    path = str(folder / ("%s.nii.gz" % name))
+    sitk.WriteImage(mask, path)
+    return path
+
+
+def test_calibrate_then_score_through_the_command_line(scan, tmp_path, capsys):
+    calibration_json = tmp_path / "calibration.json"
+    assert main(["calibrate", QRM, "--json", str(calibration_json)]) == 0
+    factor = json.loads(calibration_json.read_text())["factor_mg_per_mm3_hu"]
     out = tmp_path / "score.json"
-    assert main(["score", QRM, "--mask", str(tmp_path / "insert.nii.gz"), "--calibration", str(calibration_json),
-                 "--json", str(out)]) == 0
+    assert main(["score", QRM, "--mask", _insert_mask(scan, "large-800", tmp_path),
+                 "--calibration", str(calibration_json), "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["settings"]["calibration_factor_mg_per_mm3_hu"] == pytest.approx(factor)
     assert result["agatston"] == pytest.approx(PINNED_AGATSTON["large-800"], abs=1e-4)
@@ -178,8 +185,9 @@ def test_integrated_mass_per_insert_is_pinned(masses, name):
 @pytest.mark.parametrize("name", ["large-800", "medium-800", "large-400", "medium-400", "large-200", "medium-200"])
 def test_integrated_mass_is_closer_to_the_physical_mass_than_the_agatston_mass(masses, name):
     item = masses[name]
-    assert abs(item.integrated_error) < abs(item.agatston_error), "%s: integrated %.1f, Agatston-style %.1f, truth %.1f" % (
+    message = "%s: integrated %.1f, Agatston-style %.1f, truth %.1f" % (
         name, item.integrated_mass_mg, item.agatston_mass_mg, item.physical_mg)
+    assert abs(item.integrated_error) < abs(item.agatston_error), message
     assert -0.10 <= item.integrated_error <= 0.40
 
 
@@ -191,14 +199,8 @@ def test_the_factor_and_background_recover_the_rods_mass_per_length(scan, calibr
 
 
 def test_the_integrated_mass_reaches_the_json_of_the_command_line(scan, tmp_path):
-    insert = next(i for i in qrm.locate_inserts(scan) if i.name == "medium-800")
-    mask = sitk.GetImageFromArray(qrm.insert_region(scan, insert))
-    mask.SetSpacing(scan.geometry.spacing)
-    mask.SetOrigin(scan.geometry.origin)
-    mask.SetDirection(scan.geometry.direction)
-    sitk.WriteImage(mask, str(tmp_path / "insert.nii.gz"))
     out = tmp_path / "score.json"
-    assert main(["score", QRM, "--mask", str(tmp_path / "insert.nii.gz"), "--calibration", "0.000831",
+    assert main(["score", QRM, "--mask", _insert_mask(scan, "medium-800", tmp_path), "--calibration", "0.000831",
                  "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["schema_version"] == 2

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import qrm
 from .agatston import ScoringSettings, score
-from .calibration import Calibration, find_calibration_rod, rod_regions
+from .calibration import ANNULUS_MM, Calibration, find_calibration_rod
 from .integrated_mass import IntegratedMassSettings, background_estimator, integrated_mass_of_seed, noise_floor
 from ..io.ct import CTVolume
 from ..region.mask import region_from_array
@@ -125,21 +125,37 @@ class RodCheck:
     radius_mm: float
 
 
-def rod_mass_per_length(ct: CTVolume, calibration: Calibration, margin_mm: float = 2.0) -> RodCheck:
-    """Integrate the HU excess of the rod over a disc ``margin_mm`` wider than it, against the trimmed mean of the
-    resin annulus the calibration used (3-8 mm outside the rod), in each plateau slice: c_HA x sum(HU - background)
-    x pixel area is the rod's mass per mm of length, which must match density x pi r^2 if factor and background model
-    agree."""
-    rod = calibration.rod
+def slice_mass_per_mm(ct: CTVolume, factor: float, z: int, centre_yx: Tuple[float, float], radius_mm: float,
+                      margin_mm: float = 2.0, annulus_mm: Tuple[float, float] = ANNULUS_MM) -> float:
+    """Mass per mm of length (mg/mm) of a cylinder crossing slice ``z``: c_HA x sum(HU - background) x pixel area over
+    a disc ``margin_mm`` wider than it, the background the trimmed mean of an annulus ``annulus_mm`` outside it."""
     sx, sy, _sz = ct.geometry.spacing
-    _core, annulus = rod_regions(ct, rod)
     yy, xx = np.ogrid[: ct.array.shape[1], : ct.array.shape[2]]
-    disc = np.hypot((yy - rod.centre_yx[0]) * sy, (xx - rod.centre_yx[1]) * sx) <= rod.radius_mm + margin_mm
-    background = background_estimator("trimmed_mean")
-    measured = []
-    for z in rod.slices:
-        plane = ct.array[z].astype(np.float64)
-        excess = float(np.sum(plane[disc] - background(plane[annulus[z]])))
-        measured.append(calibration.factor_mg_per_mm3_hu * excess * sx * sy)
+    distance = np.hypot((yy - centre_yx[0]) * sy, (xx - centre_yx[1]) * sx)
+    plane = ct.array[z].astype(np.float64)
+    ring = (distance >= radius_mm + annulus_mm[0]) & (distance <= radius_mm + annulus_mm[1])
+    background = background_estimator("trimmed_mean")(plane[ring])
+    return float(factor * np.sum(plane[distance <= radius_mm + margin_mm] - background) * sx * sy)
+
+
+def rod_mass_per_length(ct: CTVolume, calibration: Calibration) -> RodCheck:
+    """The rod's mass per mm in each plateau slice (``slice_mass_per_mm`` against the resin annulus the calibration
+    used, 3-8 mm outside the rod), which must match density x pi r^2 if factor and background model agree."""
+    rod = calibration.rod
+    measured = [slice_mass_per_mm(ct, calibration.factor_mg_per_mm3_hu, z, rod.centre_yx, rod.radius_mm)
+                for z in rod.slices]
     expected = calibration.rod_density_mg_cm3 / 1000.0 * math.pi * rod.radius_mm ** 2
     return RodCheck(measured_mg_per_mm=measured, expected_mg_per_mm=expected, radius_mm=rod.radius_mm)
+
+
+def insert_brightness(ct: CTVolume, factor: float) -> Dict[str, float]:
+    """{large insert: mass per mm in its central slice / (density x cross-section)}: 1.0 when the inserts read as
+    bright per mg HA as the calibration rod (the central 3 mm of a 5 mm insert lies wholly inside it)."""
+    ratios = {}
+    for insert in qrm.locate_inserts(ct):
+        if insert.size == "large":
+            z = int(round(insert.centre_zyx[0]))
+            radius = insert.diameter_mm / 2.0
+            measured = slice_mass_per_mm(ct, factor, z, insert.centre_zyx[1:], radius, annulus_mm=(3.0, 6.0))
+            ratios[insert.name] = measured / (insert.density_mg_cm3 / 1000.0 * math.pi * radius ** 2)
+    return ratios
