@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-slicer test-slicer setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement bench-protocols figures cmake-lists shipped-model clean
+.PHONY: setup setup-slicer test-slicer setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement bench-protocols bench-mass figures cmake-lists shipped-model clean
 
 setup: $(STAMP)
 
@@ -101,6 +101,10 @@ bench: setup
 # retrain the shipped classifiers on a fresh synthetic cohort (about 10 min on 2 cores)
 shipped-model: setup
 	$(BIN)/python tools/train_shipped_model.py
+
+# Agatston-style vs integrated-intensity mass against physical truth: real QRM scan, replica, noise, cardiac phantoms
+bench-mass: setup
+	$(BIN)/python benchmarks/bench_integrated_mass.py
 
 bench-phantom: setup
 	$(BIN)/python benchmarks/bench_phantom.py

@@ -238,6 +238,8 @@ def scoreTexts(assessment) -> Dict[str, str]:
     score = assessment.score
     category = score.category
     mass = _number(score.mass_mg, "mg") if score.mass_mg is not None else _("not reported (no calibration)")
+    if score.integrated_mass_mg is not None:
+        mass = _("%s; integrated-intensity %s") % (mass, _number(score.integrated_mass_mg, "mg"))
     return {
         "agatston": _number(score.agatston),
         "volume": _number(score.volume_mm3, "mm³"),
@@ -296,6 +298,7 @@ def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequenc
             "agatston": lesion.agatston,
             "volume_mm3": lesion.volume_mm3,
             "mass_mg": lesion.mass_mg,
+            "integrated_mass_mg": lesion.integrated_mass_mg,
             "peak_hu": lesion.peak_hu,
             "slices": "%d-%d" % (lesion.first_slice, lesion.last_slice),
             "ras": tuple(float(value) for value in toWorld(lpsToRas(lesion.centroid_lps_mm))),
@@ -303,13 +306,15 @@ def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequenc
     return rows
 
 
-LESION_COLUMNS = ("#", "Artery", "Agatston", "Volume (mm³)", "Mass (mg)", "Peak HU", "Slices")
+LESION_COLUMNS = ("#", "Artery", "Agatston", "Volume (mm³)", "Mass (mg)", "Integrated mass (mg)", "Peak HU", "Slices")
 
 
 def lesionCells(row: Dict[str, object]) -> List[str]:
     """Cells of a lesion row, in LESION_COLUMNS order."""
     return [str(row["id"]), str(row["artery"]), "%.1f" % row["agatston"], "%.1f" % row["volume_mm3"],
-            "-" if row["mass_mg"] is None else "%.1f" % row["mass_mg"], "%.0f" % row["peak_hu"], str(row["slices"])]
+            "-" if row["mass_mg"] is None else "%.1f" % row["mass_mg"],
+            "-" if row["integrated_mass_mg"] is None else "%.1f" % row["integrated_mass_mg"], "%.0f" % row["peak_hu"],
+            str(row["slices"])]
 
 
 #
@@ -1133,6 +1138,8 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             ("Agatston", "double", [entry.agatston for _a, entry in rows] + [score.agatston], ""),
             ("Volume", "double", [entry.volume_mm3 for _a, entry in rows] + [score.volume_mm3], "mm3"),
             ("Mass", "double", [entry.mass_mg for _a, entry in rows] + [score.mass_mg], "mg"),
+            ("Integrated mass", "double", [entry.integrated_mass_mg for _a, entry in rows] + [score.integrated_mass_mg],
+             "mg"),
             ("Lesions", "double", [entry.lesion_count for _a, entry in rows] + [len(score.lesions)], ""),
         ])
 
@@ -1146,6 +1153,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             ("Agatston", "double", [row["agatston"] for row in rows], ""),
             ("Volume", "double", [row["volume_mm3"] for row in rows], "mm3"),
             ("Mass", "double", [row["mass_mg"] for row in rows], "mg"),
+            ("Integrated mass", "double", [row["integrated_mass_mg"] for row in rows], "mg"),
             ("Peak", "double", [row["peak_hu"] for row in rows], "HU"),
             ("Mean", "double", [lesions[row["id"]].mean_hu for row in rows], "HU"),
             ("First slice", "double", [lesions[row["id"]].first_slice for row in rows], ""),

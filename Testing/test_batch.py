@@ -115,6 +115,25 @@ def test_segmentations_and_report_read_back(cohort, tmp_path):
         assert len(list(csv.DictReader(stream))) == len(result["lesions"])
 
 
+def test_a_calibrated_batch_writes_the_integrated_mass_to_every_output(cohort, tmp_path):
+    out = str(tmp_path / "out")
+    case = next(case for case in discover([str(cohort)]) if "case0" in case.image)
+    assert main(["assess", case.image, "--mask", case.mask, "--out", out, "--no-progress", "--calibration", "0.00087",
+                 "--model", "none"]) == 0
+    row = read_summary(out)[0]
+    result = json.load(open(os.path.join(out, row["id"], "result.json")))
+    assert result["schema_version"] == 2 and result["integrated_mass_mg"] > 0
+    assert float(row["integrated_mass_mg"]) == pytest.approx(result["integrated_mass_mg"], abs=0.005)
+    assert result["integrated_mass_mg"] == pytest.approx(
+        sum(entry["integrated_mass_mg"] for entry in result["per_artery"].values()))
+    with open(os.path.join(out, row["id"], "lesions.csv")) as stream:
+        lesions = list(csv.DictReader(stream))
+    assert [float(item["integrated_mass_mg"]) for item in lesions] == [
+        pytest.approx(item["integrated_mass_mg"], abs=1e-4) for item in result["lesions"]]
+    html = open(os.path.join(out, row["id"], "report.html")).read()
+    assert "Integrated-intensity mass (mg)" in html and "%.1f" % result["integrated_mass_mg"] in html
+
+
 def test_manifest_ids_name_the_output_folders(cohort, tmp_path):
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("id,image,mask\nalpha,cohort/case0.nii.gz,cohort/case0_mask.nii.gz\n"

@@ -33,8 +33,8 @@ from .scoring.agatston import ScoringSettings
 MASK_MARKERS = ("_mask", ".mask")
 SUMMARY_COLUMNS = ("id", "status", "error", "agatston", "volume_mm3", "mass_mg", "classic", "cac_drs", "lesions",
                    "agatston_LM", "agatston_LAD", "agatston_LCX", "agatston_RCA", "agatston_unassigned",
-                   "classifier_label", "classifier_probability", "category_reliable", "noise_hu",
-                   "excluded_lesions", "warnings")
+                   "classifier_label", "classifier_probability", "warnings", "integrated_mass_mg",
+                   "category_reliable", "noise_hu", "excluded_lesions")
 PHI_COLUMNS = ("image", "patient_name", "patient_id")
 PARTIAL = ".partial-"
 
@@ -276,6 +276,7 @@ def summary_row_from_folder(case: CaseSpec, folder: str, options: BatchOptions) 
         else "%.1f" % data["image_quality"]["noise_hu"],
         "excluded_lesions": len(data.get("excluded_lesions", [])),
         "warnings": len(data["warnings"]),
+        "integrated_mass_mg": "" if data.get("integrated_mass_mg") is None else "%.2f" % data["integrated_mass_mg"],
     }
     for name, entry in data["per_artery"].items():
         row["agatston_%s" % name] = "%.2f" % entry["agatston"]

@@ -1,14 +1,19 @@
 """The one result type, ``Assessment``, that flows to the Slicer panel, the CLI and the reports; and its JSON form.
 
-JSON schema (``schema_version`` 1), top-level keys:
+JSON schema (``schema_version`` 2), top-level keys:
   schema_version, software {name, version}, case_id,
-  agatston, volume_mm3, mass_mg (null without calibration), category {classic, classic_range, cac_drs,
-  cac_drs_agatston, cac_drs_vessels}, per_artery {LM, LAD, LCX, RCA, unassigned: {agatston, volume_mm3, mass_mg,
-  lesion_count}}, lesions [{id, artery, agatston, volume_mm3, mass_mg, peak_hu, mean_hu, voxel_count, centroid_lps_mm,
-  first_slice, last_slice}], settings {...every setting used...}, warnings [...],
+  agatston, volume_mm3, mass_mg (null without calibration), integrated_mass_mg (null without calibration),
+  category {classic, classic_range, cac_drs, cac_drs_agatston, cac_drs_vessels, reliable}, per_artery {LM, LAD, LCX, RCA,
+  unassigned: {agatston, volume_mm3, mass_mg, integrated_mass_mg, lesion_count}}, lesions [{id, artery, agatston,
+  volume_mm3, mass_mg, peak_hu, mean_hu, voxel_count, centroid_lps_mm, first_slice, last_slice,
+  integrated_mass_mg}], excluded_lesions [the same, with ``excluded``: the reason a lesion filter left it out of every
+  total], image_quality {noise_hu, noise_region, noise_voxels, max_noise_hu, reasons, reliable},
+  settings {...every setting used, protocol {...}, integrated_mass {...}...}, warnings [...],
   input {source, format, kvp, slice_thickness_mm, slice_increment_mm, manufacturer, ... (patient name/ID only on
   request)}, region {source, voxels, labels}, classifier (null until a model ran: see model.Prediction).
-Units: HU, mm, mm2, mm3, mg.
+Units: HU, mm, mm2, mm3, mg. Version 2 added the integrated-intensity mass (``integrated_mass_mg`` and
+``settings.integrated_mass``), ``excluded_lesions``, ``image_quality``, ``category.reliable`` and
+``settings.protocol``; every version-1 key is unchanged.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from . import __version__
 from .io.ct import CTMetadata
 from .scoring.agatston import CalciumScore
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass

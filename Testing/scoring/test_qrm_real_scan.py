@@ -11,6 +11,13 @@ Tolerances and why:
   2x or more) while admitting the method's known bias.
 - Small (1 mm) inserts: partial volume leaves them near zero on every scanner: Agatston < 10.
 - Agatston per insert is pinned exactly, so a change in the rules cannot pass unnoticed.
+- Integrated-intensity mass (scoring/integrated_mass.py, default settings): pinned per insert (0.01 mg), closer to the
+  physical mass than the Agatston-style mass for all six large and medium inserts, and within -10% to +40% of it. The
+  issue's targets (10% / 20%) are not met on this scan: its inserts read about 20% more HU excess per mg HA than the
+  calibration rod (the central slice of each large insert integrates to ~1.2x its cross-section x density, whatever the
+  grown region), so every mass from the rod's factor is ~20% high; on the replica, whose calibration is exact, the
+  same code meets the targets (test_integrated_mass.py). The medium inserts also carry ~0.8 mg of noise (1 SD).
+- The rod itself: factor and background recover its mass per mm of length within 8% in every plateau slice.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from CoronaryCalciumLib.cli.main import main
 from CoronaryCalciumLib.io.ct import load_ct
 from CoronaryCalciumLib.region.mask import region_from_array
 from CoronaryCalciumLib.scoring.agatston import ScoringSettings, score
+from CoronaryCalciumLib.scoring.qrm_mass import insert_masses, rod_mass_per_length
 from support.data import QRM, data_path
 
 PINNED_AGATSTON = {
@@ -40,6 +48,19 @@ PINNED_AGATSTON = {
     "large-200": 138.599808,
     "medium-200": 22.861824,
     "small-200": 0.0,
+}
+# (integrated mass mg, its noise SD mg at calcium-free spots of the insert's shape); small-400/200 are seeded
+# (no lesion found there)
+PINNED_INTEGRATED = {
+    "large-800": (93.5662, 1.4052),
+    "medium-800": (22.0486, 0.7791),
+    "small-800": (1.4299, 0.4089),
+    "large-400": (46.3768, 1.4052),
+    "medium-400": (11.5871, 0.7791),
+    "small-400": (0.4434, 0.4089),
+    "large-200": (24.7395, 1.4052),
+    "medium-200": (4.5073, 0.7791),
+    "small-200": (0.6030, 0.4089),
 }
 
 
@@ -114,19 +135,25 @@ def test_agatston_per_insert_is_pinned(insert_scores, name):
     assert insert_scores[name][1].agatston == pytest.approx(PINNED_AGATSTON[name], abs=1e-4)
 
 
-def test_calibrate_then_score_through_the_command_line(scan, tmp_path, capsys):
-    calibration_json = tmp_path / "calibration.json"
-    assert main(["calibrate", QRM, "--json", str(calibration_json)]) == 0
-    factor = json.loads(calibration_json.read_text())["factor_mg_per_mm3_hu"]
-    insert = next(i for i in qrm.locate_inserts(scan) if i.name == "large-800")
+def _insert_mask(scan, name, folder) -> str:
+    """The named insert's region of interest written as NIfTI on the scan's grid; returns its path."""
+    insert = next(i for i in qrm.locate_inserts(scan) if i.name == name)
     mask = sitk.GetImageFromArray(qrm.insert_region(scan, insert))
     mask.SetSpacing(scan.geometry.spacing)
     mask.SetOrigin(scan.geometry.origin)
     mask.SetDirection(scan.geometry.direction)
-    sitk.WriteImage(mask, str(tmp_path / "insert.nii.gz"))
+    path = str(folder / ("%s.nii.gz" % name))
+    sitk.WriteImage(mask, path)
+    return path
+
+
+def test_calibrate_then_score_through_the_command_line(scan, tmp_path, capsys):
+    calibration_json = tmp_path / "calibration.json"
+    assert main(["calibrate", QRM, "--json", str(calibration_json)]) == 0
+    factor = json.loads(calibration_json.read_text())["factor_mg_per_mm3_hu"]
     out = tmp_path / "score.json"
-    assert main(["score", QRM, "--mask", str(tmp_path / "insert.nii.gz"), "--calibration", str(calibration_json),
-                 "--json", str(out)]) == 0
+    assert main(["score", QRM, "--mask", _insert_mask(scan, "large-800", tmp_path),
+                 "--calibration", str(calibration_json), "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["settings"]["calibration_factor_mg_per_mm3_hu"] == pytest.approx(factor)
     assert result["agatston"] == pytest.approx(PINNED_AGATSTON["large-800"], abs=1e-4)
@@ -140,3 +167,44 @@ def test_noise_islands_fill_a_loose_region(scan):
     loose[14:20, 150:300, 200:350] = 1  # insert body without inserts or rod
     result = score(scan, region_from_array(loose))
     assert len(result.lesions) >= 1 and all(lesion.peak_hu < 250 for lesion in result.lesions)
+
+
+@pytest.fixture(scope="module")
+def masses(scan, calibration):
+    return {item.name: item for item in insert_masses(scan, calibration.factor_mg_per_mm3_hu)}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_INTEGRATED))
+def test_integrated_mass_per_insert_is_pinned(masses, name):
+    mass, noise = PINNED_INTEGRATED[name]
+    assert masses[name].integrated_mass_mg == pytest.approx(mass, abs=0.01)
+    assert masses[name].noise_sd_mg == pytest.approx(noise, abs=0.01)
+    assert masses[name].seeded == (name in ("small-400", "small-200"))
+
+
+@pytest.mark.parametrize("name", ["large-800", "medium-800", "large-400", "medium-400", "large-200", "medium-200"])
+def test_integrated_mass_is_closer_to_the_physical_mass_than_the_agatston_mass(masses, name):
+    item = masses[name]
+    message = "%s: integrated %.1f, Agatston-style %.1f, truth %.1f" % (
+        name, item.integrated_mass_mg, item.agatston_mass_mg, item.physical_mg)
+    assert abs(item.integrated_error) < abs(item.agatston_error), message
+    assert -0.10 <= item.integrated_error <= 0.40
+
+
+def test_the_factor_and_background_recover_the_rods_mass_per_length(scan, calibration):
+    check = rod_mass_per_length(scan, calibration)
+    assert len(check.measured_mg_per_mm) >= 2
+    for measured in check.measured_mg_per_mm:
+        assert measured == pytest.approx(check.expected_mg_per_mm, rel=0.08)
+
+
+def test_the_integrated_mass_reaches_the_json_of_the_command_line(scan, tmp_path):
+    out = tmp_path / "score.json"
+    assert main(["score", QRM, "--mask", _insert_mask(scan, "medium-800", tmp_path), "--calibration", "0.000831",
+                 "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["schema_version"] == 2
+    assert result["integrated_mass_mg"] == pytest.approx(sum(l["integrated_mass_mg"] for l in result["lesions"]))
+    assert result["per_artery"]["unassigned"]["integrated_mass_mg"] == pytest.approx(result["integrated_mass_mg"])
+    assert result["integrated_mass_mg"] == pytest.approx(PINNED_INTEGRATED["medium-800"][0], rel=0.01)
+    assert result["settings"]["integrated_mass"]["background_estimator"] == "local"

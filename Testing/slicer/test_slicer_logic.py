@@ -200,6 +200,9 @@ def test_process_scores_as_the_core_and_writes_the_nodes(module, scene):
     assert [arteries.GetCellText(r, 0) for r in range(6)] == ["LM", "LAD", "LCX", "RCA", "unassigned", "Total"]
     assert float(arteries.GetCellText(5, 1)) == pytest.approx(score.agatston, rel=1e-5)
     assert arteries.GetColumnUnitLabel("Volume") == "mm3" and arteries.GetColumnUnitLabel("Mass") == "mg"
+    assert arteries.GetColumnUnitLabel("Integrated mass") == "mg"
+    integrated = [arteries.GetColumnName(c) for c in range(arteries.GetNumberOfColumns())].index("Integrated mass")
+    assert float(arteries.GetCellText(5, integrated)) == pytest.approx(score.integrated_mass_mg, rel=1e-5)
     assert outputs.lesionTable.GetNumberOfRows() == len(score.lesions) == 3
     summary = outputs.summaryTable
     items = {summary.GetCellText(r, 0): summary.GetCellText(r, 1) for r in range(summary.GetNumberOfRows())}

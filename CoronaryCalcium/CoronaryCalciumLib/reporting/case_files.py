@@ -16,7 +16,8 @@ from ..io.seg_nrrd import Segment, write_segmentation
 from ..region.terminology import calcium_terminology, region_terminology
 
 LESION_COLUMNS = ("id", "artery", "agatston", "volume_mm3", "mass_mg", "peak_hu", "mean_hu", "voxel_count",
-                  "centroid_x_lps_mm", "centroid_y_lps_mm", "centroid_z_lps_mm", "first_slice", "last_slice")
+                  "centroid_x_lps_mm", "centroid_y_lps_mm", "centroid_z_lps_mm", "first_slice", "last_slice",
+                  "integrated_mass_mg")
 CASE_FILES = ("result.json", "lesions.csv", "region.seg.nrrd", "calcium.seg.nrrd", "report.html")
 
 
@@ -29,7 +30,8 @@ def write_lesions_csv(path: str, case: Assessment) -> None:
             writer.writerow([lesion.id, lesion.artery, "%.4f" % lesion.agatston, "%.4f" % lesion.volume_mm3,
                              "" if lesion.mass_mg is None else "%.4f" % lesion.mass_mg, "%.1f" % lesion.peak_hu,
                              "%.2f" % lesion.mean_hu, lesion.voxel_count, "%.3f" % x, "%.3f" % y, "%.3f" % z,
-                             lesion.first_slice, lesion.last_slice])
+                             lesion.first_slice, lesion.last_slice,
+                             "" if lesion.integrated_mass_mg is None else "%.4f" % lesion.integrated_mass_mg])
 
 
 def region_segments(case: Assessment) -> List[Segment]:

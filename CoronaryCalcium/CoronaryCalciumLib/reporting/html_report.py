@@ -146,6 +146,8 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
     parts.append(_row(["Volume score (mm3)", _number(score.volume_mm3)]))
     parts.append(_row(["Mass score (mg)", _number(score.mass_mg) if score.mass_mg is not None
                        else "not measured (no calibration)"]))
+    parts.append(_row(["Integrated-intensity mass (mg)", _number(score.integrated_mass_mg)
+                       if score.integrated_mass_mg is not None else "not measured (no calibration)"]))
     parts.append(_row(["Category", "%s (%s)" % (category["classic"], category["classic_range"])]))
     parts.append(_row(["CAC-DRS", category["cac_drs"]]))
     quality = data.get("image_quality")
@@ -177,10 +179,10 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
         parts.append("<p>No classifier was run for this case.</p>")
 
     parts.append("<h2>Per artery</h2><table>")
-    parts.append(_row(["artery", "Agatston", "volume mm3", "mass mg", "lesions"], header=True))
+    parts.append(_row(["artery", "Agatston", "volume mm3", "mass mg", "integrated mass mg", "lesions"], header=True))
     for name, entry in data["per_artery"].items():
         parts.append(_row([name, _number(entry["agatston"]), _number(entry["volume_mm3"]),
-                           _number(entry["mass_mg"]), entry["lesion_count"]]))
+                           _number(entry["mass_mg"]), _number(entry["integrated_mass_mg"]), entry["lesion_count"]]))
     parts.append("</table>")
 
     parts.append("<h2>Key slices</h2><p>Calcium outlined by artery: %s; region of interest in white.</p>" % ", ".join(
@@ -190,11 +192,11 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
         '<img alt="axial slice" src="%s">' % image for image in slice_figures(case, key_slices(case))))
 
     parts.append("<h2>Lesions</h2><table>")
-    parts.append(_row(["id", "artery", "Agatston", "volume mm3", "mass mg", "peak HU", "slices", "centroid LPS mm"],
-                      header=True))
+    parts.append(_row(["id", "artery", "Agatston", "volume mm3", "mass mg", "integrated mass mg", "peak HU", "slices",
+                       "centroid LPS mm"], header=True))
     for lesion in sorted(score.lesions, key=lambda l: -l.agatston):
         parts.append(_row([lesion.id, lesion.artery, _number(lesion.agatston), _number(lesion.volume_mm3),
-                           _number(lesion.mass_mg), "%.0f" % lesion.peak_hu,
+                           _number(lesion.mass_mg), _number(lesion.integrated_mass_mg), "%.0f" % lesion.peak_hu,
                            "%d-%d" % (lesion.first_slice, lesion.last_slice),
                            "(%.1f, %.1f, %.1f)" % lesion.centroid_lps_mm]))
     parts.append("</table>")

@@ -20,6 +20,8 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
     lines.append("  Volume score     %10.1f mm3" % score.volume_mm3)
     lines.append("  Mass score       %10s mg%s" % (_mass(score.mass_mg), "" if score.mass_mg is not None else
                                                    "  (no calibration)"))
+    lines.append("  Integrated mass  %10s mg%s" % (_mass(score.integrated_mass_mg),
+                                                   "" if score.integrated_mass_mg is not None else "  (no calibration)"))
     lines.append("  Category         %s (%s); %s" % (score.category.classic, score.category.classic_range,
                                                      score.category.cac_drs))
     quality = score.image_quality
@@ -35,19 +37,23 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
             lines.append("    top features: %s" % ", ".join(
                 "%s %+.2f" % (c.feature, c.contribution) for c in prediction.top_contributions[:3]))
     lines.append("")
-    lines.append("  %-11s %10s %12s %10s %8s" % ("artery", "Agatston", "volume mm3", "mass mg", "lesions"))
+    lines.append("  %-11s %10s %12s %10s %10s %8s" % ("artery", "Agatston", "volume mm3", "mass mg", "integr. mg",
+                                                      "lesions"))
     for name in ARTERIES_AND_UNASSIGNED:
         entry = score.per_artery[name]
-        lines.append("  %-11s %10.1f %12.1f %10s %8d" % (name, entry.agatston, entry.volume_mm3, _mass(entry.mass_mg),
-                                                       entry.lesion_count))
+        lines.append("  %-11s %10.1f %12.1f %10s %10s %8d" % (name, entry.agatston, entry.volume_mm3,
+                                                            _mass(entry.mass_mg), _mass(entry.integrated_mass_mg),
+                                                            entry.lesion_count))
     if score.lesions:
         lines.append("")
-        lines.append("  %4s %-10s %9s %10s %8s %7s %7s  %s" % ("id", "artery", "Agatston", "vol mm3", "mass mg",
-                                                             "peak HU", "slices", "centroid LPS mm"))
+        lines.append("  %4s %-10s %9s %10s %8s %10s %7s %7s  %s" % ("id", "artery", "Agatston", "vol mm3", "mass mg",
+                                                                  "integr. mg", "peak HU", "slices",
+                                                                  "centroid LPS mm"))
         ranked = sorted(score.lesions, key=lambda lesion: -lesion.agatston)
         for lesion in ranked[:max_lesions]:
-            lines.append("  %4d %-10s %9.1f %10.1f %8s %7.0f %7s  (%.1f, %.1f, %.1f)" % (
-                lesion.id, lesion.artery, lesion.agatston, lesion.volume_mm3, _mass(lesion.mass_mg), lesion.peak_hu,
+            lines.append("  %4d %-10s %9.1f %10.1f %8s %10s %7.0f %7s  (%.1f, %.1f, %.1f)" % (
+                lesion.id, lesion.artery, lesion.agatston, lesion.volume_mm3, _mass(lesion.mass_mg),
+                _mass(lesion.integrated_mass_mg), lesion.peak_hu,
                 "%d-%d" % (lesion.first_slice, lesion.last_slice), *lesion.centroid_lps_mm))
         if len(ranked) > max_lesions:
             lines.append("  ... %d more lesions (see the JSON output)" % (len(ranked) - max_lesions))

@@ -1,4 +1,4 @@
-"""Stage 3, scoring: calcified lesions in the region and their Agatston, volume and mass scores per artery, the risk categories, the contrast check, mass calibration, and agreement with a reference."""
+"""Stage 3, scoring: calcified lesions in the region and their Agatston, volume, mass and integrated-intensity mass scores per artery, the risk categories, the contrast check, mass calibration, and agreement with a reference."""
 
 from .._lazy import lazy_api
 
@@ -18,6 +18,10 @@ _API = {
     "Calibration": ".calibration",
     "calibrate_auto": ".calibration",
     "calibrate_with_masks": ".calibration",
+    "IntegratedMassSettings": ".integrated_mass",
+    "integrated_masses": ".integrated_mass",
+    "integrated_mass_of_seed": ".integrated_mass",
+    "insert_masses": ".qrm_mass",
     "Agreement": ".agreement",
     "measure_agreement": ".agreement",
 }

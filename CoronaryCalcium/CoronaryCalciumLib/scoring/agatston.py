@@ -33,6 +33,7 @@ from . import image_quality, lesion_filters
 from .categories import Category, categorise
 from .contrast import check_contrast
 from .protocol import Normalised, ProtocolSettings, normalise
+from .integrated_mass import IntegratedMassSettings, attach_integrated_mass
 from ..io.ct import CTVolume
 from ..errors import ContrastError, InputError, RegionError
 from ..region.mask import RegionOfInterest, bounding_box
@@ -65,9 +66,11 @@ class ScoringSettings:
     allow_contrast: bool = False
     protocol: ProtocolSettings = field(default_factory=ProtocolSettings)
     lesion_filters: str = "auto"  # "auto": automatic regions only; "on": every region; "off": none
+    integrated_mass: IntegratedMassSettings = field(default_factory=IntegratedMassSettings)
 
     def validate(self) -> None:
         self.protocol.validate()
+        self.integrated_mass.validate()
         if self.lesion_filters not in lesion_filters.MODES:
             raise InputError("lesion filters must be one of %s, not %r" % (", ".join(lesion_filters.MODES),
                                                                          self.lesion_filters))
@@ -117,6 +120,7 @@ class Lesion:
     first_slice: int
     last_slice: int
     excluded: Optional[str] = None  # why a lesion filter left it out of the score (None: counted)
+    integrated_mass_mg: Optional[float] = None  # integrated-intensity mass (scoring/integrated_mass.py)
 
     def to_dict(self) -> Dict[str, object]:
         data = asdict(self)
@@ -132,6 +136,7 @@ class ArteryScore:
     agatston: float = 0.0
     volume_mm3: float = 0.0
     mass_mg: Optional[float] = None
+    integrated_mass_mg: Optional[float] = None
     lesion_count: int = 0
 
     def to_dict(self) -> Dict[str, object]:
@@ -157,6 +162,7 @@ class CalciumScore:
     ct_shape: Optional[Tuple[int, int, int]] = None
     excluded_lesions: List[Lesion] = field(default_factory=list)
     image_quality: Optional[image_quality.ImageQuality] = None
+    integrated_mass_mg: Optional[float] = None
 
     def lesion_label_volume(self) -> np.ndarray:
         """Lesion ids on the full CT grid (uint16, z-y-x)."""
@@ -185,6 +191,7 @@ class CalciumScore:
             "agatston": self.agatston,
             "volume_mm3": self.volume_mm3,
             "mass_mg": self.mass_mg,
+            "integrated_mass_mg": self.integrated_mass_mg,
             "category": category,
             "per_artery": {name: score.to_dict() for name, score in self.per_artery.items()},
             "lesions": [lesion.to_dict() for lesion in self.lesions],
@@ -235,6 +242,7 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
                           % region.source)
     original_shape = tuple(ct.array.shape)
     region_voxels = region.voxel_count()
+    source = ct
     prepared = normalise(ct, region, settings.protocol)
     ct, region = prepared.ct, prepared.region
     box = bounding_box(region.labels)
@@ -375,7 +383,7 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
         "lesion_filters_applied": settings.lesion_filters == "on" or (settings.lesion_filters == "auto"
                                                                       and region.automatic),
     }
-    return CalciumScore(
+    result = CalciumScore(
         agatston=total_agatston,
         volume_mm3=total_volume,
         mass_mg=total_mass,
@@ -390,6 +398,10 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
         excluded_lesions=excluded,
         image_quality=quality,
     )
+    # on the CT's own voxels: the lesion map is back on its slices (integrated mass needs no slabs)
+    attach_integrated_mass(result, source.array, source.geometry.spacing, settings.calibration_factor,
+                           settings.integrated_mass)
+    return result
 
 
 def _exclude_non_coronary(lesions: List[Lesion], lesion_labels: np.ndarray, lesion_ids: np.ndarray, hu: np.ndarray,
