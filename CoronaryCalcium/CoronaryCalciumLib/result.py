@@ -3,8 +3,8 @@
 JSON schema (``schema_version`` 2), top-level keys:
   schema_version, software {name, version}, case_id,
   agatston, volume_mm3, mass_mg (null without calibration), integrated_mass_mg (null without calibration),
-  category {classic, classic_range, cac_drs, cac_drs_agatston, cac_drs_vessels, reliable}, per_artery {LM, LAD, LCX, RCA,
-  unassigned: {agatston, volume_mm3, mass_mg, integrated_mass_mg, lesion_count}}, lesions [{id, artery, agatston,
+  category {classic, classic_range, cac_drs, cac_drs_agatston, cac_drs_vessels, reliable}, per_artery {LM, LAD, LCX,
+  RCA, unassigned: {agatston, volume_mm3, mass_mg, integrated_mass_mg, lesion_count}}, lesions [{id, artery, agatston,
   volume_mm3, mass_mg, peak_hu, mean_hu, voxel_count, centroid_lps_mm, first_slice, last_slice,
   integrated_mass_mg}], excluded_lesions [the same, with ``excluded``: the reason a lesion filter left it out of every
   total], image_quality {noise_hu, noise_region, noise_voxels, max_noise_hu, reasons, reliable},
