@@ -8,10 +8,13 @@ pictures).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING, Callable, Optional
 
-from .io.ct import CTVolume, load_ct
+import numpy as np
+
+from .io.ct import CTVolume, count_nonfinite, load_ct
 from .errors import InputError
 from .result import Assessment
 from .region.mask import LabelSpec, RegionOfInterest, load_region
@@ -33,6 +36,7 @@ def assess(
     classify: Optional[Classify] = None,
 ) -> Assessment:
     """Score an already loaded CT in a region on its grid; ``classify`` (features + model) may add its verdict."""
+    ct = finite_ct(ct, region)
     progress(0.6, "scoring calcium")
     calcium = score(ct, region, settings)
     assessment = Assessment(
@@ -52,6 +56,20 @@ def assess(
         classify(ct, region, assessment)
     progress(1.0, "done")
     return assessment
+
+
+def finite_ct(ct: CTVolume, region: RegionOfInterest) -> CTVolume:
+    """``ct`` when every voxel is finite; refused (InputError) when a NaN or infinite voxel lies in the region; else a
+    copy with those voxels set to -1024 HU (air: below every threshold and outside the blood-pool reference)."""
+    if not count_nonfinite(ct.array):
+        return ct
+    if region.labels.shape == ct.array.shape:
+        inside = count_nonfinite(ct.array[region.labels != 0])
+        if inside:
+            raise InputError("%d voxel(s) inside the region of interest of %s are NaN or infinite: their HU is unknown, "
+                             "so no score can be given" % (inside, ct.metadata.source or "the CT"))
+    array = np.where(np.isfinite(ct.array), ct.array, np.float32(-1024)).astype(ct.array.dtype)
+    return dataclasses.replace(ct, array=array)
 
 
 def assess_case(

@@ -220,3 +220,79 @@ def test_mask_and_totalsegmentator_region_together_are_refused(small_ct, tmp_pat
 def test_no_region_at_all_is_refused(small_ct, tmp_path, capsys):
     image, _mask = small_ct
     expect_error(["score", image], capsys, "no region of interest", tmp_path / "o.json")
+
+
+# --- issue 13: masks and voxels that used to give a silent wrong score or an internal error ---
+
+def _ct_with_calcium_outside_the_mask(tmp_path):
+    """The small CT plus a second calcification outside the mask: a region grown by mistake would score it."""
+    array = np.full((20, 40, 40), 40, dtype=np.int16)
+    array[:, :3, :] = -1000
+    array[8:10, 20:24, 20:24] = 400
+    array[16:18, 33:37, 33:37] = 600
+    mask = np.zeros(array.shape, dtype=np.uint8)
+    mask[5:15, 15:30, 15:30] = 1
+    return array, mask
+
+
+def test_a_mask_with_background_minus_one_is_refused_not_grown_to_the_whole_volume(tmp_path, capsys):
+    array, mask = _ct_with_calcium_outside_the_mask(tmp_path)
+    image = write_image(tmp_path / "ct.nii.gz", array)
+    signed = np.where(mask > 0, 1, -1).astype(np.int16)
+    expect_error(["score", image, "--mask", write_image(tmp_path / "m.nii.gz", signed)], capsys,
+                 "holds negative values (-1)", tmp_path / "o.json")
+
+
+def test_the_ct_given_as_its_own_mask_is_refused(tmp_path, capsys):
+    image = write_image(tmp_path / "ct.nii.gz", _ct_with_calcium_outside_the_mask(tmp_path)[0])
+    expect_error(["score", image, "--mask", image], capsys, "negative values", tmp_path / "o.json")
+    stored = write_image(tmp_path / "stored.nrrd", (np.arange(20 * 40 * 40) % 4000).reshape(20, 40, 40)
+                         .astype(np.uint16))
+    expect_error(["score", image, "--mask", stored], capsys, "distinct values", tmp_path / "o.json")
+
+
+def test_a_four_dimensional_mask_is_refused_with_one_line(small_ct, tmp_path, capsys):
+    image, _mask = small_ct
+    mask = np.zeros((3, 20, 40, 40), dtype=np.uint8)
+    mask[:, 5:15, 15:30, 15:30] = 1
+    four_d = sitk.JoinSeries([sitk.GetImageFromArray(volume) for volume in mask])
+    four_d.SetSpacing((0.7, 0.7, 3.0, 1.0))
+    sitk.WriteImage(four_d, str(tmp_path / "m4.nii.gz"))
+    expect_error(["score", image, "--mask", str(tmp_path / "m4.nii.gz")], capsys, "4 dimensions", tmp_path / "o.json")
+    vector = write_image(tmp_path / "mv.nii.gz", np.moveaxis(mask, 0, -1))  # a 3-D image of 3-vectors
+    expect_error(["score", image, "--mask", vector], capsys, "3 values per voxel", tmp_path / "o.json")
+
+
+def test_a_truncated_gzip_mask_is_refused_as_truncated(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    data = open(mask, "rb").read()
+    (tmp_path / "cut.nii.gz").write_bytes(data[: len(data) // 2])
+    expect_error(["score", image, "--mask", str(tmp_path / "cut.nii.gz")], capsys, "mask", tmp_path / "o.json")
+    code, _out, err = run_cli(["score", image, "--mask", str(tmp_path / "cut.nii.gz")], capsys)
+    assert "is truncated" in err
+
+
+def test_nan_voxels_inside_the_region_are_refused(tmp_path, capsys):
+    array, mask = _ct_with_calcium_outside_the_mask(tmp_path)
+    array = array.astype(np.float32)
+    array[9, 21, 21] = np.nan
+    image = write_image(tmp_path / "nan.nii.gz", array)
+    expect_error(["score", image, "--mask", write_image(tmp_path / "m.nii.gz", mask)], capsys,
+                 "1 voxel(s) inside the region of interest", tmp_path / "o.json")
+
+
+def test_infinite_voxels_outside_the_region_score_as_the_clean_ct_with_a_warning(tmp_path, capsys):
+    array, mask = _ct_with_calcium_outside_the_mask(tmp_path)
+    mask_path = write_image(tmp_path / "m.nii.gz", mask)
+    clean_json, dirty_json = tmp_path / "clean.json", tmp_path / "dirty.json"
+    code, _out, err = run_cli(["score", write_image(tmp_path / "clean.nii.gz", array), "--mask", mask_path,
+                               "--model", "none", "--json", str(clean_json)], capsys)
+    assert code == 0, err
+    dirty = array.astype(np.float32)
+    dirty[0, 35, 35], dirty[1, 36, 36] = np.inf, -np.inf
+    code, _out, err = run_cli(["score", write_image(tmp_path / "dirty.nii.gz", dirty), "--mask", mask_path,
+                               "--model", "none", "--json", str(dirty_json)], capsys)
+    assert code == 0, err
+    clean, result = json.loads(clean_json.read_text()), json.loads(dirty_json.read_text())
+    assert result["agatston"] == clean["agatston"] > 0
+    assert any("2 voxel(s) are NaN or infinite" in w for w in result["warnings"])
