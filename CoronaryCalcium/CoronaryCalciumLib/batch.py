@@ -100,8 +100,9 @@ def _sibling_mask(folder: str, name: str, names: Iterable[str]) -> Optional[str]
 def read_manifest(path: str) -> List[CaseSpec]:
     """Cases from a CSV with columns image and optional mask, id (relative paths are relative to the CSV)."""
     base = os.path.dirname(os.path.abspath(path))
-    with open(path, newline="", encoding="utf-8") as stream:
-        rows = list(csv.DictReader(stream))
+    from .io.integrity import read_csv_rows
+
+    _columns, rows = read_csv_rows(path)
     if not rows or "image" not in rows[0]:
         raise InputError("manifest %s needs a column 'image' (optional: mask, id)" % path)
     cases = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Dict, Optional
 
 import numpy as np
 
@@ -88,8 +88,21 @@ def assess_case(
     progress(0.0, "loading CT")
     ct = load_ct(image_path, series_uid=series_uid)
     region = load_case_region(ct, mask_path, labels, totalseg, progress)
-    return assess(ct, region, settings, case_id=case_id or case_name(image_path), progress=progress,
-                  classify=classify)
+    assessment = assess(ct, region, settings, case_id=case_id or case_name(image_path), progress=progress,
+                        classify=classify)
+    assessment.input_names = input_names(image_path, mask_path)
+    return assessment
+
+
+def input_names(image_path: str, mask_path: Optional[str]) -> Dict[str, str]:
+    """{name: placeholder} for the file and folder names of a case's inputs (and the case name made from the image's),
+    which outputs leave out unless they may carry identifying data."""
+    names: Dict[str, str] = {case_name(image_path): "case"}
+    for path, placeholder in ((image_path, "<image>"), (mask_path, "<mask>")):
+        if path:
+            for name in (path, os.path.abspath(path), os.path.basename(os.path.normpath(path))):
+                names[name] = placeholder
+    return names
 
 
 def load_case_region(ct: CTVolume, mask_path: Optional[str], labels: LabelSpec = None,

@@ -8,6 +8,8 @@ import sys
 from ..batch import BatchOptions, discover, run_batch
 from ..classifier.step import classifier_step
 from ..errors import InputError
+from ..io.atomic import check_output_folder
+from ..region.mask import parse_label_spec
 from .options import (add_classifier_options, add_region_options, add_scoring_options, settings_from_args,
                       totalseg_settings_from_args)
 
@@ -42,11 +44,16 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_folder(args.out, "--out")
+    parse_label_spec(args.labels)  # a wrong numbering is the user's error, before any case fails with it
     options = BatchOptions(settings=settings_from_args(args), labels=args.labels, include_phi=args.include_phi,
                            report=not args.no_report, force=args.force, totalseg=totalseg_settings_from_args(args),
                            model=args.model)
     classifier_step(args.model, trust=args.trust)  # a named model that cannot load stops here, before any case
     cases = discover(args.inputs, mask=args.mask)
+    if not cases:
+        raise InputError("no cases found in %s: no DICOM series and no NIfTI, NRRD or MHA image (masks alone are not "
+                         "cases)" % ", ".join(args.inputs))
     if getattr(args, "totalseg_output", None) and len(cases) != 1:
         raise InputError("--totalseg-output holds the masks of one CT, but %d cases were found: assess them one by "
                          "one" % len(cases))

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from ..errors import InputError
+from ..io.atomic import check_output_folder
 
 
 def register(subparsers) -> None:
@@ -99,6 +100,7 @@ def _progress(quiet: bool):
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise InputError("--seed must be a non-negative integer")
+    check_output_folder(args.out, "output folder")
     if args.qrm:
         return _run_qrm(args)
     config = config_from_args(args)

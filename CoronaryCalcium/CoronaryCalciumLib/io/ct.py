@@ -15,7 +15,7 @@ import numpy as np
 from .dicom import choose_series, find_series, read_series
 from ..errors import InputError
 from .geometry import Geometry, apply_geometry, geometry_of_sitk
-from .integrity import check_image_file, itk_readable_path, nifti_nonfinite_zyx
+from .integrity import check_image_file, itk_readable_path, native_diagnostics_captured, nifti_nonfinite_zyx
 
 IMAGE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 THIN_SLICE_MM = 2.5
@@ -200,7 +200,7 @@ def read_image_file(path: str, what: str = "image"):
         raise InputError("%s %s is empty (0 bytes)" % (what, path))
     check_image_file(path, what)
     try:
-        with itk_readable_path(path) as readable:
+        with itk_readable_path(path) as readable, native_diagnostics_captured():
             return sitk.ReadImage(readable)
     except RuntimeError as error:
         reason = str(error).strip().splitlines()

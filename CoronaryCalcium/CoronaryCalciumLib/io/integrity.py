@@ -152,3 +152,54 @@ def _suffixes(name: str) -> str:
             return compound
     suffix = os.path.splitext(lower)[1]
     return suffix if suffix.isascii() and "\ufffd" not in suffix else ""
+
+
+def read_csv_rows(path: str, what: str = "manifest"):
+    """(column names, rows as dicts) of a UTF-8 CSV (a byte-order mark is allowed); a file in another encoding, or
+    one that is not a regular file, is refused with a one-line InputError."""
+    import csv
+
+    if not os.path.isfile(path):
+        raise InputError("%s %s is not a regular file" % (what, path))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as stream:
+            reader = csv.DictReader(stream)
+            return list(reader.fieldnames or []), list(reader)
+    except UnicodeDecodeError as error:
+        raise InputError("%s %s is not UTF-8 text (byte 0x%02x at position %d): save it as UTF-8 CSV"
+                         % (what, path, error.object[error.start], error.start)) from None
+    except csv.Error as error:
+        raise InputError("%s %s is not a readable CSV: %s" % (what, path, error)) from None
+
+
+DEBUG_ENV = "CORONARY_CALCIUM_DEBUG"  # set by `coronary-calcium --debug`: native diagnostics go to the terminal
+
+
+@contextmanager
+def native_diagnostics_captured() -> Iterator[None]:
+    """Keep what ITK, GDCM and other C++ code print on the process's stderr (file descriptor 2) off the terminal
+    while the block runs, and turn ITK's warnings off; the user sees our one-line error instead. With
+    ``$CORONARY_CALCIUM_DEBUG`` set (``--debug``) nothing is captured."""
+    import sys
+
+    if os.environ.get(DEBUG_ENV):
+        yield
+        return
+    import SimpleITK as sitk
+
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):  # no file descriptor 2 (embedded interpreters)
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
