@@ -429,3 +429,14 @@ def test_itk_diagnostics_of_a_damaged_file_stay_off_the_terminal_unless_debug(sm
     assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: cannot read"), done.stderr
     debug = _cli_subprocess(["--debug"] + args, str(tmp_path))
     assert debug.returncode == 2 and b"MetaImage" in debug.stderr  # kept for --debug
+
+
+def test_a_phantom_written_into_a_non_utf8_folder_is_written_not_aborted(tmp_path):
+    folder = os.fsdecode(bytes(tmp_path) + b"/phantom-\xe9")
+    done = _cli_subprocess(["phantom", folder, "--small"], str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    image = os.path.join(folder, "image.nii.gz")
+    assert os.path.getsize(image) > 0
+    from CoronaryCalciumLib.io.ct import load_ct
+
+    assert load_ct(image).array.shape[0] == 40

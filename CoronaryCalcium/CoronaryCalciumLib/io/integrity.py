@@ -203,3 +203,19 @@ def native_diagnostics_captured() -> Iterator[None]:
                 os.dup2(saved, 2)
     finally:
         os.close(saved)
+
+
+@contextmanager
+def itk_writable_path(path: str) -> Iterator[str]:
+    """``path`` itself, or, when SimpleITK cannot take its name, a temporary UTF-8 name with the same suffixes whose
+    file is moved to ``path`` when the block succeeds (use inside ``atomic_path``: the move lands on its temporary)."""
+    if is_safe_for_itk(path):
+        yield path
+        return
+    folder = tempfile.mkdtemp(prefix="coronary-calcium-")
+    try:
+        stand_in = os.path.join(folder, "output" + _suffixes(os.path.basename(path)))
+        yield stand_in
+        shutil.move(stand_in, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
