@@ -189,3 +189,77 @@ def test_random_bad_input_gets_a_correct_score_a_named_warning_or_one_line(case,
 @given(case=bad_inputs())
 def test_random_bad_input_on_a_larger_budget(case, capsys):
     check_invariant(case, capsys)
+
+
+def mostly(good, bad):
+    """``good`` about four times in five, else ``bad``."""
+    return st.one_of(good, good, good, good, bad)
+
+
+ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "shift_jis")
+CELLS = st.one_of(st.sampled_from(["ct.nii.gz", "ct_mask.nii.gz", "missing.nii.gz", "../../etc/passwd", "", "José",
+                                   "=HYPERLINK(\"x\")", "<script>", "a,b", "\"quoted\"", "ct.nii.gz\n"]),
+                  st.text(max_size=12))
+
+
+@st.composite
+def manifests(draw):
+    header = draw(mostly(st.just("image,mask,id"), st.sampled_from(["image,mask", "image", "mask,id", "Image,ID", ""])))
+    row = st.tuples(mostly(st.just("ct.nii.gz"), CELLS), mostly(st.just("ct_mask.nii.gz"), CELLS),
+                    mostly(st.from_regex(r"[a-z]{1,6}", fullmatch=True), CELLS))
+    rows = draw(st.lists(row, min_size=1, max_size=3))
+    text = header + "\n" + "".join(",".join(cells) + "\n" for cells in rows)
+    return text.encode(draw(mostly(st.just("utf-8"), st.sampled_from(ENCODINGS))), errors="replace")
+
+
+def check_manifest_invariant(content, small_ct_files, capsys):
+    with tempfile.TemporaryDirectory() as folder:
+        for source, name in zip(small_ct_files, ("ct.nii.gz", "ct_mask.nii.gz")):
+            with open(source, "rb") as stream, open(os.path.join(folder, name), "wb") as target:
+                target.write(stream.read())
+        manifest = os.path.join(folder, "cohort.csv")
+        with open(manifest, "wb") as stream:
+            stream.write(content)
+        out = os.path.join(folder, "out")
+        capsys.readouterr()
+        code = main(["assess", manifest, "--out", out, "--model", "none", "--no-progress", "--no-report"])
+        captured = capsys.readouterr()
+        event("exit %d" % code)
+        assert code in (0, 1, 2), captured.err
+        assert "Traceback" not in captured.err and "internal error" not in captured.err, captured.err
+        if code == 2:
+            assert len(captured.err.strip().splitlines()) == 1, captured.err
+            assert not os.path.exists(out)
+        else:
+            with open(os.path.join(out, "summary.csv"), encoding="utf-8") as stream:
+                assert "internal error" not in stream.read()
+
+
+@pytest.fixture(scope="module")
+def small_ct_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("manifest-fuzz")
+    array = np.full((6, 20, 20), 40, dtype=np.int16)
+    array[:, :2, :] = -1000
+    array[2:4, 8:11, 8:11] = 400
+    mask = np.zeros(array.shape, dtype=np.uint8)
+    mask[:, 4:16, 4:16] = 1
+    paths = []
+    for data, name in ((array, "ct.nii.gz"), (mask, "mask.nii.gz")):
+        image = sitk.GetImageFromArray(data)
+        image.SetSpacing((0.7, 0.7, 3.0))
+        sitk.WriteImage(image, str(folder / name))
+        paths.append(str(folder / name))
+    return paths
+
+
+@settings(max_examples=60, **FUZZ)
+@given(content=manifests())
+def test_random_manifests_in_any_encoding_never_give_an_internal_error(content, small_ct_files, capsys):
+    check_manifest_invariant(content, small_ct_files, capsys)
+
+
+@pytest.mark.slow
+@settings(max_examples=600, **FUZZ)
+@given(content=manifests())
+def test_random_manifests_on_a_larger_budget(content, small_ct_files, capsys):
+    check_manifest_invariant(content, small_ct_files, capsys)
