@@ -64,7 +64,8 @@ class BatchOptions:
 
 
 def pseudonym(key: str) -> str:
-    return "case-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+    # surrogateescape: a path whose name is not UTF-8 hashes its own bytes (a UTF-8 path hashes as before)
+    return "case-" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 def _is_image_file(name: str) -> bool:
@@ -101,8 +102,9 @@ def _sibling_mask(folder: str, name: str, names: Iterable[str]) -> Optional[str]
 def read_manifest(path: str) -> List[CaseSpec]:
     """Cases from a CSV with columns image and optional mask, id (relative paths are relative to the CSV)."""
     base = os.path.dirname(os.path.abspath(path))
-    with open(path, newline="", encoding="utf-8") as stream:
-        rows = list(csv.DictReader(stream))
+    from .io.integrity import read_csv_rows
+
+    _columns, rows = read_csv_rows(path)
     if not rows or "image" not in rows[0]:
         raise InputError("manifest %s needs a column 'image' (optional: mask, id)" % path)
     cases = []
@@ -304,7 +306,7 @@ def write_summary(out_dir: str, rows: List[Dict[str, object]], include_phi: bool
     columns = SUMMARY_COLUMNS + (PHI_COLUMNS if include_phi else ())
     path = os.path.join(out_dir, "summary.csv")
     with atomic_path(path) as temporary:
-        with open(temporary, "w", newline="", encoding="utf-8") as stream:
+        with open(temporary, "w", newline="", encoding="utf-8", errors="surrogateescape") as stream:
             writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             for row in rows:
@@ -317,7 +319,7 @@ def write_key(out_dir: str, cases: List[CaseSpec]) -> str:
 
     path = os.path.join(out_dir, "key.csv")
     with atomic_path(path) as temporary:
-        with open(temporary, "w", newline="", encoding="utf-8") as stream:
+        with open(temporary, "w", newline="", encoding="utf-8", errors="surrogateescape") as stream:
             writer = csv.writer(stream)
             writer.writerow(("id", "image", "mask", "series_uid"))
             for case in cases:

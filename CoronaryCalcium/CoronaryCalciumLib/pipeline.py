@@ -8,10 +8,13 @@ pictures).
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Dict, Optional
 
-from .io.ct import CTVolume, load_ct
+import numpy as np
+
+from .io.ct import CTVolume, count_nonfinite, load_ct
 from .errors import InputError
 from .result import Assessment
 from .region.mask import LabelSpec, RegionOfInterest, load_region
@@ -33,6 +36,7 @@ def assess(
     classify: Optional[Classify] = None,
 ) -> Assessment:
     """Score an already loaded CT in a region on its grid; ``classify`` (features + model) may add its verdict."""
+    ct = finite_ct(ct, region)
     progress(0.6, "scoring calcium")
     calcium = score(ct, region, settings)
     assessment = Assessment(
@@ -54,6 +58,20 @@ def assess(
     return assessment
 
 
+def finite_ct(ct: CTVolume, region: RegionOfInterest) -> CTVolume:
+    """``ct`` when every voxel is finite; refused (InputError) when a NaN or infinite voxel lies in the region; else a
+    copy with those voxels set to -1024 HU (air: below every threshold and outside the blood-pool reference)."""
+    if not count_nonfinite(ct.array):
+        return ct
+    if region.labels.shape == ct.array.shape:
+        inside = count_nonfinite(ct.array[region.labels != 0])
+        if inside:
+            raise InputError("%d voxel(s) inside the region of interest of %s are NaN or infinite: their HU is unknown, "
+                             "so no score can be given" % (inside, ct.metadata.source or "the CT"))
+    array = np.where(np.isfinite(ct.array), ct.array, np.float32(-1024)).astype(ct.array.dtype)
+    return dataclasses.replace(ct, array=array)
+
+
 def assess_case(
     image_path: str,
     mask_path: Optional[str],
@@ -70,8 +88,21 @@ def assess_case(
     progress(0.0, "loading CT")
     ct = load_ct(image_path, series_uid=series_uid)
     region = load_case_region(ct, mask_path, labels, totalseg, progress)
-    return assess(ct, region, settings, case_id=case_id or case_name(image_path), progress=progress,
-                  classify=classify)
+    assessment = assess(ct, region, settings, case_id=case_id or case_name(image_path), progress=progress,
+                        classify=classify)
+    assessment.input_names = input_names(image_path, mask_path)
+    return assessment
+
+
+def input_names(image_path: str, mask_path: Optional[str]) -> Dict[str, str]:
+    """{name: placeholder} for the file and folder names of a case's inputs (and the case name made from the image's),
+    which outputs leave out unless they may carry identifying data."""
+    names: Dict[str, str] = {case_name(image_path): "case"}
+    for path, placeholder in ((image_path, "<image>"), (mask_path, "<mask>")):
+        if path:
+            for name in (path, os.path.abspath(path), os.path.basename(os.path.normpath(path))):
+                names[name] = placeholder
+    return names
 
 
 def load_case_region(ct: CTVolume, mask_path: Optional[str], labels: LabelSpec = None,

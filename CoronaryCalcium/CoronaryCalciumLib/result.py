@@ -43,6 +43,9 @@ class Assessment:
     # the voxels it was computed on, for writers that need them (segmentation files, report pictures); not in the JSON
     ct_volume: Optional[Any] = field(default=None, repr=False, compare=False)  # io.ct.CTVolume
     region_of_interest: Optional[Any] = field(default=None, repr=False, compare=False)  # region.mask.RegionOfInterest
+    # names of the input files and folders (they can identify a patient): {name: placeholder}, left out of the JSON
+    # and reports unless include_phi
+    input_names: Dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def warnings(self) -> List[str]:
@@ -59,7 +62,11 @@ class Assessment:
         data["input"] = self.ct.to_dict(include_phi=include_phi)
         data["region"] = dict(self.region)
         data["classifier"] = _plain(self.classifier)
-        return data
+        return data if include_phi else _without_names(data, self.input_names)
+
+    def redact(self, text: str) -> str:
+        """``text`` with the input file and folder names replaced by placeholders."""
+        return _without_names(text, self.input_names)
 
     def to_json(self, include_phi: bool = False) -> str:
         return json.dumps(self.to_dict(include_phi=include_phi), indent=2, default=_json_default)
@@ -86,3 +93,23 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
     raise TypeError("%r is not JSON serialisable" % (value,))
+
+
+def _without_names(value: Any, names: Dict[str, str]) -> Any:
+    """``value`` (strings, lists and dicts of them) with the names in ``names`` replaced by their placeholders: a string
+    that is a name entirely, and names inside text when they hold a non-letter (a path, a file name with its
+    extension; a plain word such as "heart" is left, it would replace ordinary text)."""
+    if not names:
+        return value
+    if isinstance(value, str):
+        if value in names:
+            return names[value]
+        for name in sorted(names, key=len, reverse=True):
+            if not name.isalpha():
+                value = value.replace(name, names[name])
+        return value
+    if isinstance(value, dict):
+        return {key: _without_names(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_names(item, names) for item in value]
+    return value

@@ -220,3 +220,223 @@ def test_mask_and_totalsegmentator_region_together_are_refused(small_ct, tmp_pat
 def test_no_region_at_all_is_refused(small_ct, tmp_path, capsys):
     image, _mask = small_ct
     expect_error(["score", image], capsys, "no region of interest", tmp_path / "o.json")
+
+
+# --- issue 13: masks and voxels that used to give a silent wrong score or an internal error ---
+
+def _ct_with_calcium_outside_the_mask(tmp_path):
+    """The small CT plus a second calcification outside the mask: a region grown by mistake would score it."""
+    array = np.full((20, 40, 40), 40, dtype=np.int16)
+    array[:, :3, :] = -1000
+    array[8:10, 20:24, 20:24] = 400
+    array[16:18, 33:37, 33:37] = 600
+    mask = np.zeros(array.shape, dtype=np.uint8)
+    mask[5:15, 15:30, 15:30] = 1
+    return array, mask
+
+
+def test_a_mask_with_background_minus_one_is_refused_not_grown_to_the_whole_volume(tmp_path, capsys):
+    array, mask = _ct_with_calcium_outside_the_mask(tmp_path)
+    image = write_image(tmp_path / "ct.nii.gz", array)
+    signed = np.where(mask > 0, 1, -1).astype(np.int16)
+    expect_error(["score", image, "--mask", write_image(tmp_path / "m.nii.gz", signed)], capsys,
+                 "holds negative values (-1)", tmp_path / "o.json")
+
+
+def test_the_ct_given_as_its_own_mask_is_refused(tmp_path, capsys):
+    image = write_image(tmp_path / "ct.nii.gz", _ct_with_calcium_outside_the_mask(tmp_path)[0])
+    expect_error(["score", image, "--mask", image], capsys, "negative values", tmp_path / "o.json")
+    stored = write_image(tmp_path / "stored.nrrd", (np.arange(20 * 40 * 40) % 4000).reshape(20, 40, 40)
+                         .astype(np.uint16))
+    expect_error(["score", image, "--mask", stored], capsys, "distinct values", tmp_path / "o.json")
+
+
+def test_a_four_dimensional_mask_is_refused_with_one_line(small_ct, tmp_path, capsys):
+    image, _mask = small_ct
+    mask = np.zeros((3, 20, 40, 40), dtype=np.uint8)
+    mask[:, 5:15, 15:30, 15:30] = 1
+    four_d = sitk.JoinSeries([sitk.GetImageFromArray(volume) for volume in mask])
+    four_d.SetSpacing((0.7, 0.7, 3.0, 1.0))
+    sitk.WriteImage(four_d, str(tmp_path / "m4.nii.gz"))
+    expect_error(["score", image, "--mask", str(tmp_path / "m4.nii.gz")], capsys, "4 dimensions", tmp_path / "o.json")
+    vector = write_image(tmp_path / "mv.nii.gz", np.moveaxis(mask, 0, -1))  # a 3-D image of 3-vectors
+    expect_error(["score", image, "--mask", vector], capsys, "3 values per voxel", tmp_path / "o.json")
+
+
+def test_a_truncated_gzip_mask_is_refused_as_truncated(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    data = open(mask, "rb").read()
+    (tmp_path / "cut.nii.gz").write_bytes(data[: len(data) // 2])
+    expect_error(["score", image, "--mask", str(tmp_path / "cut.nii.gz")], capsys, "mask", tmp_path / "o.json")
+    code, _out, err = run_cli(["score", image, "--mask", str(tmp_path / "cut.nii.gz")], capsys)
+    assert "is truncated" in err
+
+
+def test_nan_voxels_inside_the_region_are_refused(tmp_path, capsys):
+    array, mask = _ct_with_calcium_outside_the_mask(tmp_path)
+    array = array.astype(np.float32)
+    array[9, 21, 21] = np.nan
+    image = write_image(tmp_path / "nan.nii.gz", array)
+    expect_error(["score", image, "--mask", write_image(tmp_path / "m.nii.gz", mask)], capsys,
+                 "1 voxel(s) inside the region of interest", tmp_path / "o.json")
+
+
+def test_infinite_voxels_outside_the_region_score_as_the_clean_ct_with_a_warning(tmp_path, capsys):
+    array, mask = _ct_with_calcium_outside_the_mask(tmp_path)
+    mask_path = write_image(tmp_path / "m.nii.gz", mask)
+    clean_json, dirty_json = tmp_path / "clean.json", tmp_path / "dirty.json"
+    code, _out, err = run_cli(["score", write_image(tmp_path / "clean.nii.gz", array), "--mask", mask_path,
+                               "--model", "none", "--json", str(clean_json)], capsys)
+    assert code == 0, err
+    dirty = array.astype(np.float32)
+    dirty[0, 35, 35], dirty[1, 36, 36] = np.inf, -np.inf
+    code, _out, err = run_cli(["score", write_image(tmp_path / "dirty.nii.gz", dirty), "--mask", mask_path,
+                               "--model", "none", "--json", str(dirty_json)], capsys)
+    assert code == 0, err
+    clean, result = json.loads(clean_json.read_text()), json.loads(dirty_json.read_text())
+    assert result["agatston"] == clean["agatston"] > 0
+    assert any("2 voxel(s) are NaN or infinite" in w for w in result["warnings"])
+
+
+# --- issue 13: crashes where a one-line error is owed, output locations checked before the work ---
+
+def _cli_subprocess(args, cwd):
+    """The CLI in its own process, so a native abort (SIGABRT in SimpleITK) shows as a signal, not a dead test run."""
+    import subprocess
+    import sys
+
+    import CoronaryCalciumLib
+
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(CoronaryCalciumLib.__file__)))
+    return subprocess.run([sys.executable, "-W", "ignore::RuntimeWarning", "-m", "CoronaryCalciumLib.cli.main"] + [os.fsencode(a) for a in args],
+                          cwd=cwd, env=env,
+                          capture_output=True, timeout=300)
+
+
+def test_a_nifti_under_a_non_utf8_path_is_scored_not_aborted(small_ct, tmp_path):
+    image, mask = small_ct
+    folder = os.fsdecode(bytes(tmp_path) + b"/caf\xe9")
+    os.makedirs(folder)
+    shutil.copy(image, os.path.join(folder, os.fsdecode(b"p\xe9.nii.gz")))
+    shutil.copy(mask, os.path.join(folder, os.fsdecode(b"p\xe9_mask.nii.gz")))
+    done = _cli_subprocess(["score", os.path.join(folder, os.fsdecode(b"p\xe9.nii.gz")),
+                            "--mask", os.path.join(folder, os.fsdecode(b"p\xe9_mask.nii.gz")), "--model", "none",
+                            "--json", os.path.join(folder, "r.json")], str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(open(os.path.join(folder, "r.json")).read())["agatston"] == pytest.approx(2 * 16 * 0.49 * 4)
+    done = _cli_subprocess(["assess", folder, "--out", os.path.join(folder, "out"), "--model", "none",
+                            "--no-progress"], str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    summary = open(os.path.join(folder, "out", "summary.csv"), encoding="utf-8").read()
+    assert ",ok," in summary
+
+
+def test_assess_with_a_label_that_is_no_artery_is_a_user_error_before_any_case(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    out = tmp_path / "out"
+    code, _out, err = run_cli(["assess", image, "--mask", mask, "--labels", "1=FOO", "--out", str(out),
+                               "--model", "none", "--no-progress"], capsys)
+    assert code == 2 and err.startswith("error: 'FOO' is not an artery") and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_assess_on_a_folder_without_cases_is_an_error_and_writes_nothing(tmp_path, capsys):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("no scans here")
+    out = tmp_path / "out"
+    code, _out, err = run_cli(["assess", str(folder), "--out", str(out), "--model", "none", "--no-progress"], capsys)
+    assert code == 2 and "no cases found" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_folder_given_for_the_json_file_is_refused_before_scoring(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    folder = tmp_path / "results"
+    folder.mkdir()
+    code, out, err = run_cli(["score", image, "--mask", mask, "--json", str(folder)], capsys)
+    assert code == 2 and "is a folder; give the name of a file" in err and len(err.strip().splitlines()) == 1
+    assert out == "" and os.listdir(folder) == []  # refused before the work: no summary printed
+
+
+def test_a_json_path_inside_a_file_is_refused_before_scoring(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    code, out, err = run_cli(["score", image, "--mask", mask, "--json", str(tmp_path / "ct.nii.gz" / "r.json")],
+                             capsys)
+    assert code == 2 and "is a file, not a folder" in err and out == ""
+
+
+def test_a_file_given_for_the_output_folder_is_refused_before_any_case(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    target = tmp_path / "out.txt"
+    target.write_text("keep me")
+    code, _out, err = run_cli(["assess", image, "--mask", mask, "--out", str(target), "--no-progress"], capsys)
+    assert code == 2 and "is a file, not a folder" in err and len(err.strip().splitlines()) == 1
+    assert target.read_text() == "keep me"
+    code, _out, err = run_cli(["phantom", str(target), "--small"], capsys)
+    assert code == 2 and "is a file, not a folder" in err
+
+
+def test_a_read_only_output_location_is_refused_before_the_work(small_ct, tmp_path, capsys):
+    import tempfile
+
+    image, mask = small_ct
+    read_only = "/sys/kernel"  # not writable, even by root
+    try:
+        os.close(tempfile.mkstemp(dir=read_only)[0])
+        pytest.skip("%s is writable here" % read_only)
+    except OSError:
+        pass
+    code, out, err = run_cli(["score", image, "--mask", mask, "--json", read_only + "/r.json"], capsys)
+    assert code == 2 and "cannot be written" in err and out == ""
+    code, _out, err = run_cli(["assess", image, "--mask", mask, "--out", read_only + "/out", "--no-progress"], capsys)
+    assert code == 2 and "cannot be written" in err and "case(s) found" not in err
+
+
+def test_file_names_that_name_the_patient_stay_out_of_the_outputs_but_key_csv(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    cases = tmp_path / "DOE_JANE_1970"
+    cases.mkdir()
+    shutil.copy(image, cases / "DOE_JANE.nii.gz")
+    shutil.copy(mask, cases / "DOE_JANE_mask.nii.gz")
+    result = tmp_path / "r.json"
+    code, _out, err = run_cli(["score", str(cases / "DOE_JANE.nii.gz"), "--mask", str(cases / "DOE_JANE_mask.nii.gz"),
+                               "--model", "none", "--json", str(result)], capsys)
+    assert code == 0, err
+    data = json.loads(result.read_text())
+    assert "DOE_JANE" not in result.read_text()
+    assert data["case_id"] == "case" and data["region"]["source"] == "<mask>"
+    out = tmp_path / "out"
+    code, _out, err = run_cli(["assess", str(cases), "--out", str(out), "--model", "none", "--no-progress"], capsys)
+    assert code == 0, err
+    written = {os.path.relpath(os.path.join(root, name), out): open(os.path.join(root, name), "rb").read()
+               for root, _dirs, names in os.walk(out) for name in names}
+    assert [name for name, content in written.items() if b"DOE_JANE" in content] == ["key.csv"]
+    code, _out, err = run_cli(["score", str(cases / "DOE_JANE.nii.gz"), "--mask", str(cases / "DOE_JANE_mask.nii.gz"),
+                               "--model", "none", "--include-phi", "--json", str(result)], capsys)
+    assert json.loads(result.read_text())["region"]["source"] == "DOE_JANE_mask.nii.gz"
+
+
+def test_itk_diagnostics_of_a_damaged_file_stay_off_the_terminal_unless_debug(small_ct, tmp_path):
+    image, mask = small_ct
+    whole = tmp_path / "ct.mha"
+    sitk.WriteImage(sitk.ReadImage(image), str(whole))
+    data = whole.read_bytes()
+    (tmp_path / "cut.mha").write_bytes(data[: len(data) - 5000])
+    args = ["score", str(tmp_path / "cut.mha"), "--mask", mask, "--model", "none"]
+    done = _cli_subprocess(args, str(tmp_path))
+    lines = done.stderr.decode().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: cannot read"), done.stderr
+    debug = _cli_subprocess(["--debug"] + args, str(tmp_path))
+    assert debug.returncode == 2 and b"MetaImage" in debug.stderr  # kept for --debug
+
+
+def test_a_phantom_written_into_a_non_utf8_folder_is_written_not_aborted(tmp_path):
+    folder = os.fsdecode(bytes(tmp_path) + b"/phantom-\xe9")
+    done = _cli_subprocess(["phantom", folder, "--small"], str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    image = os.path.join(folder, "image.nii.gz")
+    assert os.path.getsize(image) > 0
+    from CoronaryCalciumLib.io.ct import load_ct
+
+    assert load_ct(image).array.shape[0] == 40

@@ -212,3 +212,32 @@ def test_failed_cases_are_listed_not_dropped_silently(tmp_path):
     assert [c.case_id for c in cohort.cases] == [cases[0].case_id, cases[2].case_id]
     assert cohort.skipped[0].case_id == cases[1].case_id and "empty" in cohort.skipped[0].reason
     assert cohort.table.values.shape == (2, 107) and np.isfinite(cohort.table.values[:, :20]).all()
+
+
+def test_train_that_fails_its_class_balance_check_writes_nothing(tmp_path, capsys):
+    manifest = write_cohort(str(tmp_path / "small"), 8, seed=3)
+    out = tmp_path / "o"
+    assert main(["train", manifest, "--out", str(out), "--quiet", "--grid", "quick"]) == 2
+    assert "nested CV" in capsys.readouterr().err
+    assert not out.exists()  # no features.csv left behind by a failed run
+
+
+def test_a_model_path_that_is_a_device_is_refused_not_read_until_memory_runs_out(tmp_path, capsys):
+    from CoronaryCalciumLib.classifier.model import resolve_model_path
+
+    with pytest.raises(InputError, match="not a regular file"):
+        resolve_model_path("/dev/zero")
+    code = main(["assess", str(tmp_path), "--out", str(tmp_path / "o"), "--model", "/dev/zero", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a regular file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_manifest_in_another_encoding_is_refused_with_one_line(tmp_path, capsys):
+    manifest = tmp_path / "cohort.csv"
+    manifest.write_bytes("image,mask,id\nJosé.nii.gz,José_mask.nii.gz,José\n".encode("latin-1"))
+    for command in (["assess", str(manifest), "--out", str(tmp_path / "o"), "--no-progress", "--model", "none"],
+                    ["train", str(manifest), "--out", str(tmp_path / "t"), "--quiet"]):
+        code = main(command)
+        err = capsys.readouterr().err
+        assert code == 2 and "is not UTF-8 text (byte 0xe9" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "t").exists()

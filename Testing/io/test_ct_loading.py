@@ -126,3 +126,103 @@ def test_calcium_is_found_in_the_heart_of_the_real_chest_ct():
     dense = [lesion for lesion in result.lesions if lesion.peak_hu >= 400 and lesion.agatston >= 10]
     assert len(dense) >= 3
     assert result.category.classic in ("moderate", "severe")
+
+
+# --- bad input that used to be scored silently (issue 13) ---
+
+def _write_nifti(path, array, spacing=(0.7, 0.7, 3.0), direction=None):
+    import SimpleITK as sitk
+
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)
+    if direction is not None:
+        image.SetDirection(direction)
+    sitk.WriteImage(image, str(path))
+    return str(path)
+
+
+def _small_ct_array(dtype=np.int16):
+    array = np.full((20, 40, 40), 40, dtype=dtype)
+    array[:, :3, :] = -1000
+    array[8:10, 20:24, 20:24] = 400
+    return array
+
+
+@pytest.mark.parametrize("keep", [0.33, 0.8])
+def test_a_truncated_nifti_gz_is_refused_as_truncated(tmp_path, keep):
+    whole = _write_nifti(tmp_path / "ct.nii.gz", _small_ct_array())
+    data = open(whole, "rb").read()
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(InputError, match="truncated"):
+        load_ct(str(cut))
+
+
+def test_a_truncated_uncompressed_nifti_is_refused_with_its_byte_count(tmp_path):
+    whole = _write_nifti(tmp_path / "ct.nii", _small_ct_array())
+    data = open(whole, "rb").read()
+    cut = tmp_path / "cut.nii"
+    cut.write_bytes(data[: len(data) - 100])
+    with pytest.raises(InputError, match="truncated: %d of the %d bytes" % (len(data) - 100, len(data))):
+        load_ct(str(cut))
+
+
+def test_a_nifti_whose_header_says_zero_spacing_is_refused_not_read_at_1_mm(tmp_path):
+    import struct
+
+    whole = _write_nifti(tmp_path / "ct.nii", _small_ct_array())
+    header = bytearray(open(whole, "rb").read())
+    header[76 + 12:76 + 16] = struct.pack("<f", 0.0)  # pixdim[3], the slice spacing
+    zero = tmp_path / "zero.nii"
+    zero.write_bytes(bytes(header))
+    with pytest.raises(InputError, match="spacing 0.7x0.7x0 mm"):
+        load_ct(str(zero))
+
+
+def test_nan_voxels_in_a_nifti_are_counted_not_read_as_water(tmp_path):
+    array = _small_ct_array(np.float32)
+    array[1, 1, 1] = np.nan
+    array[2, 1, 1] = np.inf
+    ct = load_ct(_write_nifti(tmp_path / "nan.nii.gz", array))
+    assert np.isnan(ct.array[1, 1, 1]) and not np.isfinite(ct.array[2, 1, 1])
+    assert any(w.startswith("2 voxel(s) are NaN or infinite") for w in ct.warnings)
+
+
+def test_an_oblique_volume_is_scored_with_a_warning_naming_its_angle(tmp_path):
+    import math
+
+    angle = math.radians(25)
+    direction = (1, 0, 0, 0, math.cos(angle), -math.sin(angle), 0, math.sin(angle), math.cos(angle))
+    ct = load_ct(_write_nifti(tmp_path / "tilted.nii.gz", _small_ct_array(), direction=direction))
+    assert any("tilted 25.0 degrees off axial" in w for w in ct.warnings)
+    axial = load_ct(_write_nifti(tmp_path / "axial.nii.gz", _small_ct_array()))
+    assert not any("off axial" in w for w in axial.warnings)
+
+
+def test_an_extra_slice_from_another_acquisition_under_the_same_series_uid_is_warned_about(tmp_path):
+    folder = tmp_path / "series"
+    shutil.copytree(data_path(QRM), folder)
+    headers = sorted(((pydicom.dcmread(str(f)), f) for f in folder.iterdir() if f.is_file()),
+                     key=lambda pair: float(pair[0].ImagePositionPatient[2]))
+    top, _path = headers[-1]
+    top.ImagePositionPatient[2] = float(top.ImagePositionPatient[2]) + 3.0  # on the grid: no spacing warning
+    top.AcquisitionNumber, top.ConvolutionKernel = 9, "FC52"
+    top.SOPInstanceUID = pydicom.uid.generate_uid()
+    top.save_as(str(folder / "extra"))
+    ct = load_ct(str(folder))
+    assert ct.array.shape[0] == 48
+    assert any("differ in acquisition number (3 in 47 slice(s), 9 in 1 slice(s))" in w for w in ct.warnings)
+    assert any("differ in kernel" in w for w in ct.warnings)
+    assert not any("differ in" in w for w in load_ct(data_path(QRM)).warnings)
+
+
+def test_a_slice_with_another_pixel_spacing_under_the_same_series_uid_is_refused(tmp_path):
+    from support.synthetic import write_dicom_series
+
+    folder = write_dicom_series(str(tmp_path / "series"), _small_ct_array()[:6])
+    last = os.path.join(folder, "IM0005")
+    ds = pydicom.dcmread(last)
+    ds.PixelSpacing = [0.5, 0.5]
+    ds.save_as(last)
+    with pytest.raises(InputError, match="mixes pixel spacings"):
+        load_ct(folder)

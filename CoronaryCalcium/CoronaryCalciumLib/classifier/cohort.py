@@ -14,13 +14,13 @@ A case whose features cannot be extracted (empty region, unreadable file) is lef
 
 from __future__ import annotations
 
-import csv
 import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import CoronaryCalciumError, InputError
+from ..io.integrity import read_csv_rows
 from ..progress import Progress, silent
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,12 +99,10 @@ def read_manifest(path: str) -> List[CohortCase]:
     if not os.path.exists(path):
         raise InputError("manifest not found: %s" % path)
     folder = os.path.dirname(os.path.abspath(path))
-    with open(path, newline="", encoding="utf-8-sig") as stream:
-        reader = csv.DictReader(stream)
-        if not reader.fieldnames:
-            raise InputError("manifest %s is empty" % path)
-        columns = _resolve_columns(reader.fieldnames, path)
-        rows = list(reader)
+    fieldnames, rows = read_csv_rows(path)
+    if not fieldnames:
+        raise InputError("manifest %s is empty" % path)
+    columns = _resolve_columns(fieldnames, path)
     cases: List[CohortCase] = []
     seen = set()
     for number, row in enumerate(rows, start=2):

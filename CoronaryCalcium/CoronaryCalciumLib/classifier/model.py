@@ -274,15 +274,24 @@ def save_artefact(artefact: Mapping[str, Any], path: str) -> str:
     return sha256_file(path)
 
 
+MAX_MODEL_BYTES = 2 * 10 ** 9  # the tree ensembles train writes are kilobytes to a few hundred MB
+
+
 def resolve_model_path(path: str) -> str:
     """A model file, or a folder holding ``model.joblib`` (as written by ``train``)."""
     if os.path.isdir(path):
         candidate = os.path.join(path, MODEL_FILE)
         if not os.path.exists(candidate):
             raise InputError("no %s in %s" % (MODEL_FILE, path))
-        return candidate
+        path = candidate
     if not os.path.exists(path):
         raise InputError("model not found: %s" % path)
+    if not os.path.isfile(path):
+        raise InputError("model %s is not a regular file (a device or pipe?); give a model.joblib file" % path)
+    size = os.path.getsize(path)
+    if size > MAX_MODEL_BYTES:
+        raise InputError("model %s is %.1f GB, more than the %.0f GB a classifier file can be: not a model?"
+                         % (path, size / 1e9, MAX_MODEL_BYTES / 1e9))
     return path
 
 

@@ -34,7 +34,9 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..scoring.agreement import agreement_markdown, write_agreement
     from ..errors import InputError
+    from ..io.atomic import check_output_folder
 
+    check_output_folder(args.out, "--out")
     if args.match_tolerance < 0:
         raise InputError("--match-tolerance must be 0 mm or more (got %s)" % args.match_tolerance)
     agreement, paths = write_agreement(args.measured, args.reference, args.out, args.match_tolerance)

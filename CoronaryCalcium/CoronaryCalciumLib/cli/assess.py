@@ -10,8 +10,10 @@ import tempfile
 from ..batch import BatchOptions, discover, run_batch
 from ..classifier.step import classifier_step
 from ..errors import InputError
-from .options import (add_classifier_options, add_dicom_options, add_region_options, add_scoring_options, settings_from_args,
-                      totalseg_settings_from_args)
+from ..io.atomic import check_output_folder
+from ..region.mask import parse_label_spec
+from .options import (add_classifier_options, add_dicom_options, add_region_options, add_scoring_options,
+                      settings_from_args, totalseg_settings_from_args)
 
 EXIT_SOME_FAILED = 1
 
@@ -45,6 +47,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_folder(args.out, "--out")
+    parse_label_spec(args.labels)  # a wrong numbering is the user's error, before any case fails with it
     node = _node(args)
     with tempfile.TemporaryDirectory(prefix="coronary-calcium-pacs-") as work:  # retrieved studies carry PHI
         inputs = list(args.inputs) + _retrieve(node, args.study, work)
@@ -61,6 +65,9 @@ def _assess(args: argparse.Namespace, inputs, dicom_out) -> int:
                            model=args.model, dicom_out=dicom_out)
     classifier_step(args.model, trust=args.trust)  # a named model that cannot load stops here, before any case
     cases = discover(inputs, mask=args.mask)
+    if not cases:
+        raise InputError("no cases found in %s: no DICOM series and no NIfTI, NRRD or MHA image (masks alone are not "
+                         "cases)" % ", ".join(inputs))
     if getattr(args, "totalseg_output", None) and len(cases) != 1:
         raise InputError("--totalseg-output holds the masks of one CT, but %d cases were found: assess them one by "
                          "one" % len(cases))

@@ -8,7 +8,7 @@ import json
 from ..scoring.calibration import calibrate_auto, calibrate_with_masks
 from ..io.ct import load_ct
 from ..errors import InputError
-from ..io.atomic import write_text_atomic
+from ..io.atomic import check_output_file, write_text_atomic
 from ..region.mask import load_region
 
 
@@ -33,6 +33,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if bool(args.rod_mask) != bool(args.water_mask):
         raise InputError("give both --rod-mask and --water-mask, or neither for automatic detection")
+    if args.json:
+        check_output_file(args.json, "--json")
     ct = load_ct(args.image, series_uid=args.series)
     if args.rod_mask:
         rod = load_region(args.rod_mask, ct).labels

@@ -29,8 +29,11 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..classifier.feature_comparison import comparison_markdown, read_report, write_feature_comparison
 
+    from ..io.atomic import check_output_folder
+
     report = read_report(args.run)
     folder = args.out or (args.run if os.path.isdir(args.run) else os.path.dirname(os.path.abspath(args.run)))
+    check_output_folder(folder, "--out")
     note = args.note if args.note is not None else report.get("warning")
     paths = write_feature_comparison(report, folder, synthetic_note=note)
     if not args.quiet:

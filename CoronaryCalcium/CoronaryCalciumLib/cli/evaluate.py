@@ -46,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from ..classifier.model import load_trusted, shipped_model_path
     from ..reporting.training_report import write_evaluation_report
     from .train import cohort_features
+    from ..io.atomic import check_output_folder
 
+    check_output_folder(args.out, "--out")
     path = args.model or shipped_model_path(args.shipped or "binary")
     model = load_trusted(path, trust=args.trust)
     cases = read_manifest(args.manifest)

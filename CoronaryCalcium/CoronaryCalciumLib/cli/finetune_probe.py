@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from ..region.mask import load_region
     from ..features.embeddings.torch_runtime import resolve_device
     from .train import ProgressPrinter
+    from ..io.atomic import check_output_folder
 
+    check_output_folder(args.out, "--out")
     progress = ProgressPrinter(args.quiet)
     cases = read_manifest(args.manifest)
     labels_for_task(cases, args.task)

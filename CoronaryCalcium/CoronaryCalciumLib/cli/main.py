@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from typing import List, Optional
 
 from .. import __version__
 from ..errors import CoronaryCalciumError
+from ..io.integrity import DEBUG_ENV
 
 COMMANDS = ("score", "assess", "calibrate", "phantom", "train", "evaluate", "compare_features", "finetune_probe",
             "agreement")
@@ -36,12 +38,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _printable_streams() -> None:
+    """Paths whose bytes are not UTF-8 print escaped instead of raising UnicodeEncodeError mid-message."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a text stream we can reconfigure
+            pass
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    _printable_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_INPUT_ERROR
+    if args.debug:
+        os.environ[DEBUG_ENV] = "1"  # native (ITK, GDCM) diagnostics are shown, not captured
     try:
         return int(args.func(args) or EXIT_OK)
     except CoronaryCalciumError as error:

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from ..errors import InputError
+from ..io.atomic import check_output_folder
 
 
 def register(subparsers) -> None:
@@ -115,6 +116,7 @@ def _progress(quiet: bool):
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise InputError("--seed must be a non-negative integer")
+    check_output_folder(args.out, "output folder")
     if args.qrm:
         if args.protocol or args.kernel:
             raise InputError("--qrm makes the QRM insert replica with its own protocol: drop --protocol and --kernel")

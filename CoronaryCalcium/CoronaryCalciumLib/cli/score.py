@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import InputError
-from ..io.atomic import write_text_atomic
+from ..io.atomic import check_output_file, write_text_atomic
 from ..pipeline import assess_case
 from ..progress import silent
 from ..reporting.text_summary import format_summary
@@ -40,6 +40,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    if args.json:
+        check_output_file(args.json, "--json")
     if args.mask and args.region != "mask":
         raise InputError("give either --mask or --region %s, not both" % args.region)
     assessment = assess_case(args.image, args.mask, settings, labels=args.labels, series_uid=args.series,

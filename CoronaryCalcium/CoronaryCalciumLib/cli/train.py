@@ -119,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
     from ..classifier.trust import sha256_file, user_registry_path
     from ..classifier.nested_cv import run_protocol
     from ..reporting.training_report import write_training_report
+    from ..io.atomic import check_output_folder
 
+    check_output_folder(args.out, "--out")
     cases = read_manifest(args.manifest)
     tasks = list(TASKS) if args.task == "both" else [args.task]
     possible = available_tasks(cases)
@@ -129,8 +131,10 @@ def run(args: argparse.Namespace) -> int:
     extractor_names = []
     for spec in args.features + ([args.final_features] if args.final_features else []):
         extractor_names += [name for name in spec_extractors(spec) if name not in extractor_names]
+    _check_trainable(cases, tasks, args)  # a cohort too small fails before minutes of feature extraction
     progress = ProgressPrinter(args.quiet)
     cohort, settings = cohort_features(args, cases, extractor_names, progress)
+    _check_trainable(cohort.cases, tasks, args)  # ... and again without the cases whose features failed
     os.makedirs(args.out, exist_ok=True)
     cohort.table.write_csv(os.path.join(args.out, "features.csv"))
     if cohort.skipped and not args.quiet:
@@ -139,11 +143,7 @@ def run(args: argparse.Namespace) -> int:
     command = command_line(args)
     manifest_info = {"file": os.path.basename(args.manifest), "sha256": sha256_file(args.manifest)}
     for task in tasks:
-        config = TrainingConfig(task=task, models=args.models, grid=args.grid,
-                                correlation_threshold=args.correlation_threshold,
-                                correlation_method=args.correlation_method, outer_folds=args.outer_folds,
-                                inner_folds=args.inner_folds, calibration=args.calibration, random_state=args.seed,
-                                n_jobs=max(1, args.jobs), n_boot=args.bootstrap)
+        config = training_config(args, task)
         labels = labels_for_task(cohort.cases, task)
         result = run_protocol(cohort.table, labels, config, feature_sets=args.features,
                               final_choice=(args.final_features, args.final_model),
@@ -166,6 +166,25 @@ def run(args: argparse.Namespace) -> int:
             if saved.trusted_in:
                 print("  model hash recorded as trusted in %s" % user_registry_path())
     return 0
+
+
+def training_config(args: argparse.Namespace, task: str) -> TrainingConfig:
+    """The nested-CV settings of one task from the command line."""
+    return TrainingConfig(task=task, models=args.models, grid=args.grid,
+                          correlation_threshold=args.correlation_threshold,
+                          correlation_method=args.correlation_method, outer_folds=args.outer_folds,
+                          inner_folds=args.inner_folds, calibration=args.calibration, random_state=args.seed,
+                          n_jobs=max(1, args.jobs), n_boot=args.bootstrap)
+
+
+def _check_trainable(cases, tasks, args: argparse.Namespace) -> None:
+    """The class-balance checks of the nested CV, before anything is written (InputError naming the class)."""
+    from ..classifier.cohort import labels_for_task
+    from ..classifier.nested_cv import check_class_counts, encode_labels
+
+    for task in tasks:
+        y, class_names = encode_labels(labels_for_task(cases, task), task)
+        check_class_counts(y, class_names, training_config(args, task))
 
 
 def _summary(result, saved, folder: str) -> str:

@@ -57,3 +57,45 @@ def plain_json(value: Any) -> Any:
         except (TypeError, ValueError):
             return str(value)
     return value
+
+
+def check_output_file(path: str, option: str) -> None:
+    """Refuse, before any work, a file output that cannot be written: a folder given for the file, a parent that is a
+    file, or a location that is read-only or not ours. Raises InputError; creates nothing."""
+    from ..errors import InputError
+
+    if os.path.isdir(path):
+        raise InputError("%s %s is a folder; give the name of a file to write" % (option, path))
+    _check_can_create_in(os.path.dirname(os.path.abspath(path)), option, path)
+
+
+def check_output_folder(path: str, option: str) -> None:
+    """Refuse, before any work, a folder output that cannot be written: a file given for the folder, a parent that is
+    a file, or a location that is read-only or not ours. Raises InputError; creates nothing."""
+    from ..errors import InputError
+
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise InputError("%s %s is a file, not a folder; give a folder to write into" % (option, path))
+    _check_can_create_in(os.path.abspath(path), option, path)
+
+
+def _check_can_create_in(folder: str, option: str, path: str) -> None:
+    """The nearest existing folder at or above ``folder`` must be a folder we can create files in (probed with a
+    temporary file, so read-only mounts and permissions are seen as they are, even by root)."""
+    from ..errors import InputError
+
+    existing = folder
+    while not os.path.exists(existing):
+        parent = os.path.dirname(existing)
+        if parent == existing:
+            break
+        existing = parent
+    if not os.path.isdir(existing):
+        raise InputError("%s %s cannot be written: %s is a file, not a folder" % (option, path, existing))
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=existing)
+    except OSError as error:
+        raise InputError("%s %s cannot be written: %s (read-only or no permission?)"
+                         % (option, path, error.strerror or error)) from None
+    os.close(handle)
+    os.remove(probe)

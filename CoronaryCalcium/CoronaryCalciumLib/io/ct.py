@@ -15,9 +15,14 @@ import numpy as np
 from .dicom import choose_series, find_series, read_series
 from ..errors import InputError
 from .geometry import Geometry, apply_geometry, geometry_of_sitk
+from .integrity import check_image_file, itk_readable_path, native_diagnostics_captured, nifti_nonfinite_zyx
 
 IMAGE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 THIN_SLICE_MM = 2.5
+SPACING_RANGE_MM = (0.05, 30.0)  # a voxel edge outside this is a broken header, not a CT
+OBLIQUE_WARNING_DEGREES = 2.0  # slice normal further than this from head-foot: the volume is oblique (or tilted)
+NONFINITE_WARNING = ("%d voxel(s) are NaN or infinite (outside the region of interest they are ignored; inside it the "
+                     "case is refused)")
 PHI_FIELDS = ("patient_name", "patient_id", "study_date", "series_uid", "source")
 
 
@@ -184,14 +189,19 @@ def _has_image_files(folder: str) -> bool:
     return any(name.lower().endswith(IMAGE_SUFFIXES) for name in os.listdir(folder))
 
 
-def read_image_file(path: str):
-    """Read an image file with SimpleITK, turning its exceptions into one-line InputErrors."""
+def read_image_file(path: str, what: str = "image"):
+    """Read an image file with SimpleITK, turning its exceptions into one-line InputErrors; files cut short, NIfTI
+    spacings ITK would replace and names SimpleITK cannot open are handled first (``io.integrity``)."""
     import SimpleITK as sitk
 
+    if not os.path.isfile(path):
+        raise InputError("%s %s is not a regular file" % (what, path))
     if os.path.getsize(path) == 0:
-        raise InputError("%s is empty (0 bytes)" % path)
+        raise InputError("%s %s is empty (0 bytes)" % (what, path))
+    check_image_file(path, what)
     try:
-        return sitk.ReadImage(path)
+        with itk_readable_path(path) as readable, native_diagnostics_captured():
+            return sitk.ReadImage(readable)
     except RuntimeError as error:
         reason = str(error).strip().splitlines()
         detail = next((line for line in reason if "ERROR" in line.upper() or "unable" in line.lower()), "")
@@ -221,6 +231,10 @@ def _load_image_file(path: str) -> CTVolume:
         else:
             image = sitk.Cast(image, sitk.sitkInt16 if _fits_int16(image) else sitk.sitkFloat32)
     array = sitk.GetArrayFromImage(image)
+    nonfinite = nifti_nonfinite_zyx(path)
+    if nonfinite is not None and nonfinite.shape == array.shape:
+        array = array.astype(np.float32)
+        array[nonfinite] = np.nan  # ITK read them as 0 HU (water); keep them unknown so validation can see them
     geometry = geometry_of_sitk(image)
     meta = CTMetadata(
         source=path,
@@ -248,6 +262,22 @@ def _format_name(path: str) -> str:
     return "image"
 
 
+def count_nonfinite(array: np.ndarray) -> int:
+    """How many voxels are NaN or +/-inf (0 for integer arrays)."""
+    if not np.issubdtype(array.dtype, np.floating):
+        return 0
+    return int(array.size - np.count_nonzero(np.isfinite(array)))
+
+
+def obliquity_degrees(geometry: Geometry) -> float:
+    """Angle (degrees) between the slice normal and the patient's head-foot axis: 0 for axial slices."""
+    normal = np.asarray(geometry.direction, dtype=float).reshape(3, 3)[:, 2]
+    norm = float(np.linalg.norm(normal))
+    if norm == 0:
+        return 90.0
+    return float(np.degrees(np.arccos(min(1.0, abs(normal[2]) / norm))))
+
+
 def validate_ct(ct: CTVolume) -> None:
     """Refuse what cannot be a CT in HU; add warnings for what scoring must handle with care. Raises InputError."""
     array = ct.array
@@ -258,9 +288,19 @@ def validate_ct(ct: CTVolume) -> None:
         raise InputError("%s has a single slice; calcium scoring needs a 3D CT volume" % source)
     if array.size == 0:
         raise InputError("%s holds no voxels" % source)
-    if any(s <= 0 for s in ct.geometry.spacing):
-        raise InputError("%s has a non-positive voxel spacing %s" % (source, ct.geometry.spacing))
+    spacing = ct.geometry.spacing
+    if not all(np.isfinite(s) and SPACING_RANGE_MM[0] <= s <= SPACING_RANGE_MM[1] for s in spacing):
+        raise InputError("%s has voxel spacing %s mm, outside %g-%g mm: not a CT grid that can be scored"
+                         % (source, "x".join("%g" % s for s in spacing), SPACING_RANGE_MM[0], SPACING_RANGE_MM[1]))
     sample = array[:: max(1, array.shape[0] // 32), ::4, ::4]
+    nonfinite = count_nonfinite(array)
+    if nonfinite:
+        if nonfinite == array.size:
+            raise InputError("%s holds no finite value (every voxel is NaN or infinite)" % source)
+        sample = sample[np.isfinite(sample)]
+        if sample.size == 0:
+            sample = array[np.isfinite(array)]
+        ct.warnings.append(NONFINITE_WARNING % nonfinite)
     low, high = np.percentile(sample, [0.1, 99.9])
     if low >= -50:
         raise InputError(
@@ -271,6 +311,11 @@ def validate_ct(ct: CTVolume) -> None:
         raise InputError("%s does not look like CT in HU: values range %.0f to %.0f" % (source, low, high))
     if not np.any(sample >= -50):
         raise InputError("%s holds no tissue (every voxel below -50 HU): nothing to score" % source)
+    tilt = obliquity_degrees(ct.geometry)
+    if tilt > OBLIQUE_WARNING_DEGREES and not any(w.startswith("gantry tilt") for w in ct.warnings):
+        ct.warnings.append(
+            "oblique volume: the slices are tilted %.1f degrees off axial; Agatston is defined on axial slices, so "
+            "areas and the slice-thickness correction are measured in the tilted planes" % tilt)
     thickness = ct.metadata.slice_thickness_mm
     increment = ct.metadata.slice_increment_mm
     if thickness and thickness < THIN_SLICE_MM or (not thickness and increment < THIN_SLICE_MM):

@@ -142,6 +142,52 @@ def contrast_agent_from_header(ds) -> Optional[str]:
     return agent or route
 
 
+# Header values every slice of one scan shares; a slice that differs is from another acquisition or reconstruction
+# filed under the same SeriesInstanceUID (scoring uses the first slice's values for all).
+_SHARED_TAGS = (("AcquisitionNumber", "acquisition number"), ("SliceThickness", "slice thickness"),
+                ("ConvolutionKernel", "kernel"), ("KVP", "kVp"))
+
+
+def _tag_text(ds, keyword: str) -> str:
+    value = getattr(ds, keyword, None)
+    if value is None or value == "":
+        return "none"
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return "\\".join(str(v) for v in value)
+    return str(value)
+
+
+def mixed_acquisition_notes(headers: List[object]) -> List[str]:
+    """One warning per shared header value (acquisition number, slice thickness, kernel, kVp) that differs between
+    the slices of a series, naming each value and its slice count."""
+    from collections import Counter
+
+    notes = []
+    for keyword, label in _SHARED_TAGS:
+        counts = Counter(_tag_text(ds, keyword) for ds in headers)
+        if len(counts) > 1:
+            listing = ", ".join("%s in %d slice(s)" % (value, n) for value, n in counts.most_common())
+            notes.append("slices of this series differ in %s (%s): more than one acquisition or reconstruction under "
+                         "one SeriesInstanceUID? Scoring uses the first slice's values; check that every slice belongs "
+                         "to the same scan" % (label, listing))
+    return notes
+
+
+def _grid_value(ds, keyword: str) -> str:
+    if keyword == "PixelSpacing" and getattr(ds, keyword, None):
+        return "x".join("%.4g" % float(v) for v in ds.PixelSpacing)
+    return _tag_text(ds, keyword)
+
+
+def _check_one_grid(headers, info: SeriesInfo) -> None:
+    """Refuse a series whose slices disagree on pixel spacing or frame of reference: no single grid holds them."""
+    for keyword, what in (("PixelSpacing", "pixel spacings"), ("FrameOfReferenceUID", "frames of reference")):
+        values = {_grid_value(ds, keyword) for _p, ds in headers}
+        if len(values) > 1:
+            raise InputError("series %s mixes %s (%s): slices from several scans under one SeriesInstanceUID cannot "
+                             "be stacked into one volume" % (info.label(), what, "; ".join(sorted(values)[:3])))
+
+
 def _stacking_order(info: SeriesInfo):
     """(path, header) pairs, slice positions (LPS mm), distances along the normal and the stacking order of a series."""
     headers = []
@@ -159,6 +205,7 @@ def _stacking_order(info: SeriesInfo):
         if (int(ds.Rows), int(ds.Columns)) != (int(first.Rows), int(first.Columns)):
             raise InputError("series %s mixes image sizes; cannot stack it into a volume" % info.label())
         positions.append(np.array([float(v) for v in ds.ImagePositionPatient], dtype=float))
+    _check_one_grid(headers, info)
     distances = np.array([float(p @ normal) for p in positions])
     return headers, positions, distances, np.argsort(distances, kind="stable")
 
@@ -212,6 +259,7 @@ def read_series(info: SeriesInfo) -> DicomSeriesData:
                     "gantry tilt of %.1f degrees: slices are stacked along their normal; positions are approximate" % tilt
                 )
 
+    warnings.extend(mixed_acquisition_notes([ds for _p, ds in headers]))
     rows, cols = int(first.Rows), int(first.Columns)
     slopes = {float(getattr(ds, "RescaleSlope", 1) or 1) for _p, ds in headers}
     intercepts = {float(getattr(ds, "RescaleIntercept", 0) or 0) for _p, ds in headers}

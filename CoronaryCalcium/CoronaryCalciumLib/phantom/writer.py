@@ -14,6 +14,7 @@ from typing import Dict
 import numpy as np
 
 from ..io.atomic import atomic_path, write_text_atomic
+from ..io.integrity import itk_writable_path
 
 FILES = {
     "image": "image.nii.gz",
@@ -36,8 +37,8 @@ def write_volume(array: np.ndarray, grid, path: str) -> str:
     image = sitk.GetImageFromArray(np.ascontiguousarray(array))
     image.SetSpacing(tuple(float(s) for s in grid.spacing))
     image.SetOrigin(tuple(float(o) for o in grid.origin))
-    with atomic_path(path) as temporary:
-        sitk.WriteImage(image, temporary, True)
+    with atomic_path(path) as temporary, itk_writable_path(temporary) as writable:
+        sitk.WriteImage(image, writable, True)
     return path
 
 

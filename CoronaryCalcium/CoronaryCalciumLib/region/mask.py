@@ -84,6 +84,7 @@ def region_from_array(
 ) -> RegionOfInterest:
     """Region from an integer (z, y, x) array already on the CT grid. Raises RegionError when it is empty."""
     values = np.unique(labels)
+    check_label_values(values, source)
     values = [int(v) for v in values if v != 0]
     if not values:
         raise RegionError(
@@ -138,9 +139,14 @@ def load_region(path: str, ct: CTVolume, labels: LabelSpec = None) -> RegionOfIn
         if labels is None:
             labels = {value: artery_for_name(name) or UNASSIGNED for value, name in segment_names.items()}
     else:
-        image = read_image_file(path)
+        image = read_image_file(path, what="mask")
+    if image.GetDimension() == 4 and image.GetSize()[3] == 1:
+        image = image[:, :, :, 0]
     if image.GetDimension() != 3:
         raise InputError("mask %s has %d dimensions; expected a 3D mask" % (path, image.GetDimension()))
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError("mask %s has %d values per voxel (a 4-D or colour image?); expected a 3D label image"
+                         % (path, image.GetNumberOfComponentsPerPixel()))
     _check_integer_mask(image, path)
     name = os.path.basename(path)
     array, difference = labels_on_ct_grid(image, ct.geometry)
@@ -167,12 +173,31 @@ def _has_foreground(image) -> bool:
 def _check_integer_mask(image, path: str) -> None:
     import SimpleITK as sitk
 
+    array = sitk.GetArrayViewFromImage(image)
     if "float" in image.GetPixelIDTypeAsString():
-        array = sitk.GetArrayViewFromImage(image)
         sample = array[array != 0]
+        if sample.size and not np.all(np.isfinite(sample)):
+            raise InputError("mask %s holds NaN or infinite values; expected a binary or labelled mask" % path)
         if sample.size and not np.allclose(sample, np.round(sample)):
             raise InputError("mask %s holds non-integer values (a probability map?); expected a binary or labelled mask"
                              % path)
+    check_label_values(np.unique(array), "mask %s" % path)
+
+
+MAX_LABELS = 255
+
+
+def check_label_values(values: np.ndarray, source: str) -> None:
+    """Refuse label values no mask has: negative ones (a signed background such as -1 would become a region covering
+    the volume) and more distinct values than a label map holds (a CT or another image given as the mask)."""
+    if values.size and values[0] < 0:
+        negative = values[values < 0]
+        raise InputError("%s holds negative values (%s): a mask has 0 outside the region and positive labels inside; "
+                         "is it an image rather than a mask?" % (source, ", ".join("%g" % v for v in negative[:3])
+                                                                 + (", ..." if negative.size > 3 else "")))
+    if np.count_nonzero(values) > MAX_LABELS:
+        raise InputError("%s holds %d distinct values, more than a label map's %d: is it an image (the CT?) rather than "
+                         "a mask?" % (source, np.count_nonzero(values), MAX_LABELS))
 
 
 def labels_on_ct_grid(image, ct_geometry: Geometry):

@@ -40,6 +40,7 @@ from . import totalseg_runner
 from ..io.ct import CTVolume
 from ..errors import RegionError
 from ..io.geometry import Geometry, geometry_of_sitk
+from ..io.integrity import itk_readable_path
 from .mask import RegionOfInterest, bounding_box, labels_on_ct_grid, region_from_array, resampled_note
 from .arteries import DEFAULT_LABELS
 from .totalseg_runner import TotalSegRun, TotalSegSettings
@@ -144,7 +145,8 @@ def read_labels_on_ct_grid(path: str, ct: CTVolume) -> Tuple[np.ndarray, Optiona
     import SimpleITK as sitk
 
     try:
-        image = sitk.ReadImage(path)
+        with itk_readable_path(path) as readable:  # a folder name that is not UTF-8 would abort SimpleITK
+            image = sitk.ReadImage(readable)
     except RuntimeError as error:
         raise RegionError("cannot read TotalSegmentator output %s: %s"
                           % (path, str(error).splitlines()[0][:160])) from None

@@ -233,5 +233,6 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
 
 
 def write_report(path: str, case: Assessment, include_phi: bool = False) -> None:
-    with open(path, "w", encoding="utf-8") as stream:
+    # backslashreplace: a file name that is not UTF-8 (shown only with include_phi) appears escaped, not as a crash
+    with open(path, "w", encoding="utf-8", errors="backslashreplace") as stream:
         stream.write(render_report(case, include_phi=include_phi))
