@@ -1,5 +1,6 @@
-"""The axial slice view rendered by Slicer's displayable managers (trame-slicer, offscreen EGL) from the Logic's own
-output nodes: calcium shows in its artery's colour at the lesion's centroid, tissue around it does not."""
+"""Slice and 3D views rendered by Slicer's displayable managers (trame-slicer, offscreen EGL) from the Logic's own
+output nodes: calcium shows in its artery's colour at the lesion's centroid, tissue beside it does not, and each
+artery's calcium surfaces in 3D have that artery's hue."""
 
 from __future__ import annotations
 
@@ -59,3 +60,42 @@ def test_the_axial_view_shows_a_lesion_centroid_in_its_artery_colour_and_tissue_
         for color in ARTERY_COLORS.values():
             assert np.abs(grey - slicer_views.color255(color)).max() > 3 * TOLERANCE, grey
     assert len(checked) >= 2, checked
+
+
+def _chromaticity(pixels: np.ndarray) -> np.ndarray:
+    """r, g, b / (r + g + b): the same for a colour however brightly it is shaded."""
+    pixels = np.asarray(pixels, dtype=float)
+    return pixels / np.maximum(pixels.sum(axis=-1, keepdims=True), 1.0)
+
+
+def test_the_3d_view_shows_each_artery_s_calcium_in_its_artery_s_hue(rendered):
+    from CoronaryCalciumLib.region.arteries import ARTERY_COLORS
+
+    run, views = rendered.run, rendered.views
+    calcium = run.logic.outputs.calciumSegmentation
+    views.threeD.set_background_gradient_color([0, 0, 0], [0, 0, 0])  # black: edges blend to darker, not another hue
+    views.threeDimensional(calcium)
+    display, segments = calcium.GetDisplayNode(), calcium.GetSegmentation()
+    # lesions one slice thick are flat discs seen edge-on from the front: only arteries with thicker calcium are checked
+    thick = {lesion.artery for lesion in run.assessment.score.lesions if lesion.last_slice > lesion.first_slice}
+    segmentIds = {segments.GetSegment(segments.GetNthSegmentID(index)).GetName().split()[0]:
+                  segments.GetNthSegmentID(index) for index in range(segments.GetNumberOfSegments())}
+    assert len(thick) >= 2 and thick <= set(segmentIds), (thick, segmentIds)
+
+    def image(visible):
+        for artery, segmentId in segmentIds.items():
+            display.SetSegmentVisibility3D(segmentId, artery == visible)
+        views.threeD.render()
+        return slicer_views.imageOfWindow(views.threeD.render_window()).astype(int)
+
+    empty = image(None)
+    assert empty.max() <= 2  # nothing but the black background without calcium
+    names = list(ARTERY_COLORS)
+    references = _chromaticity([ARTERY_COLORS[name] for name in names])
+    for artery in sorted(thick):
+        shown = image(artery)
+        drawn = shown.max(axis=2) > 40
+        assert drawn.sum() >= 10, artery
+        median = np.median(_chromaticity(shown[drawn]), axis=0)
+        nearest = names[int(np.argmin(((references - median) ** 2).sum(axis=1)))]
+        assert nearest == artery, (artery, median)

@@ -28,7 +28,7 @@ def trame_slicer_installed() -> bool:
     return importlib.util.find_spec("trame_slicer") is not None
 
 
-def _image_of(renderWindow) -> np.ndarray:
+def imageOfWindow(renderWindow) -> np.ndarray:
     """The render window's pixels, (rows, columns, RGB) uint8, row 0 at the top (as in a PNG)."""
     import vtk
     from vtkmodules.util.numpy_support import vtk_to_numpy
@@ -107,7 +107,7 @@ class Views:
             sliceNode.SetFieldOfView(fieldOfViewMm, fieldOfViewMm * fov[1] / fov[0], fov[2])
         view.get_view_node().JumpSliceByCentering(*centreRas[:3])
         view.render()
-        return _image_of(view.render_window())
+        return imageOfWindow(view.render_window())
 
     def pixelOfRas(self, ras: Sequence[float]) -> Tuple[int, int]:
         """(row, column) in the last axial image (row 0 at the top) of an RAS point (mm) on the slice."""
@@ -139,7 +139,7 @@ class Views:
         view.set_box_visible(False)
         view.fit_view_to_content()
         view.render()
-        return _image_of(view.render_window())
+        return imageOfWindow(view.render_window())
 
 
 def color255(rgb: Sequence[float]) -> np.ndarray:
