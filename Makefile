@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-slicer test-slicer setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement bench-protocols bench-mass figures cmake-lists shipped-model clean
+.PHONY: setup setup-slicer test-slicer setup-figures figures-slicer test-figures setup-totalseg setup-embeddings demo demo-embeddings test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement bench-protocols bench-mass figures cmake-lists shipped-model clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,33 @@ $(SLICER_STAMP): pyproject.toml
 # fails here instead of skipping (CORONARY_CALCIUM_REQUIRE_SLICER)
 test-slicer: setup-slicer
 	CORONARY_CALCIUM_REQUIRE_SLICER=1 CORONARY_CALCIUM_SLICER_PYTHON=$(SLICER_PYTHON_DIR) $(SLICER_BIN)/python -m pytest -q -p no:cacheprovider Testing/slicer_real
+
+# Real Slicer views (README pictures, and a test of them): trame-slicer renders Slicer's slice and 3D views offscreen
+# (EGL). trame-slicer 2.0 imports only with its [standalone] extra, which pins slicer-core 5.11.x and vtk 9.6.0: its OWN
+# venv. The project is installed without its dependencies (the Logic's scoring path needs only numpy, scipy, SimpleITK
+# and pydicom; no classifier, so no pyradiomics or shap).
+FIGURES_VENV ?= .venv-figures
+FIGURES_BIN := $(FIGURES_VENV)/bin
+FIGURES_STAMP := $(FIGURES_VENV)/.installed
+TRAME_SLICER ?= trame-slicer[standalone]==2.0.0
+setup-figures: $(FIGURES_STAMP)
+
+$(FIGURES_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(FIGURES_VENV)
+	$(FIGURES_BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(FIGURES_BIN)/pip install --quiet "$(TRAME_SLICER)" numpy scipy SimpleITK pydicom Pillow "pytest>=7"
+	$(FIGURES_BIN)/pip install --quiet --no-deps -e .
+	touch $(FIGURES_STAMP)
+
+# Resources/Screenshots/slicer_axial.png and slicer_3d.png: the module's Logic on a phantom in a real scene, its output
+# nodes rendered by Slicer's displayable managers
+figures-slicer: setup-figures
+	CORONARY_CALCIUM_SLICER_PYTHON=$(SLICER_PYTHON_DIR) $(FIGURES_BIN)/python tools/render_slicer_views.py
+
+# Testing/slicer_figures/: the rendered axial view shows each checked lesion's centroid in its artery colour; a missing
+# trame-slicer fails here instead of skipping (CORONARY_CALCIUM_REQUIRE_FIGURES)
+test-figures: setup-figures
+	CORONARY_CALCIUM_REQUIRE_FIGURES=1 CORONARY_CALCIUM_SLICER_PYTHON=$(SLICER_PYTHON_DIR) $(FIGURES_BIN)/python -m pytest -q -p no:cacheprovider Testing/slicer_figures
 
 # TotalSegmentator extra: CPU torch from this machine's disk first, so pip does not pull a multi-GB CUDA build
 TS_STAMP := $(VENV)/.totalseg
@@ -118,7 +145,8 @@ bench-agreement: setup
 bench-protocols: setup
 	$(BIN)/python benchmarks/bench_protocols.py
 
-# pictures in the README: phantom next to a real CT, the Slicer panel (offscreen Qt), the icon
+# pictures in the README: phantom next to a real CT, the Slicer panel (offscreen Qt), the icon (real Slicer views:
+# make figures-slicer)
 figures: setup
 	$(BIN)/python tools/make_phantom_figure.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/render_panel.py
@@ -129,4 +157,4 @@ cmake-lists: setup
 	$(BIN)/python tools/update_module_cmake.py
 
 clean:
-	rm -rf $(VENV) $(SLICER_VENV) demo-output demo-embeddings .pytest_cache
+	rm -rf $(VENV) $(SLICER_VENV) $(FIGURES_VENV) demo-output demo-embeddings .pytest_cache
