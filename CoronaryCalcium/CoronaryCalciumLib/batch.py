@@ -223,7 +223,7 @@ def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, o
                              "image, or --mask) or a TotalSegmentator region (--region heart|coronary)")
         mask = case.mask if options.totalseg is None else None
         result = assess_case(case.image, mask, options.settings, labels=options.labels,
-                             series_uid=case.series_uid, case_id=case.id, totalseg=options.totalseg,
+                             series_uid=case.series_uid, case_id=case.id, totalseg=_case_totalseg(case, options),
                              classify=classifier_step(options.model))
         write_case_outputs(temporary, result, include_phi=options.include_phi, report=options.report)
         if options.dicom_out:
@@ -238,6 +238,21 @@ def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, o
         message = "internal error: %s: %s" % (type(error).__name__, error)
         return failed_row(case, message if options.include_phi else _mask_paths(message, case), options)
     return summary_row_from_folder(case, final, options)
+
+
+def _case_totalseg(case: CaseSpec, options: BatchOptions):
+    """The TotalSegmentator settings of one case: existing masks paired with it by name when ``--totalseg-output``
+    holds one subfolder per case (named after the image, e.g. ``LUNG1-001/heart.nii.gz``, or after the case ID)."""
+    settings = options.totalseg
+    if settings is None or not settings.existing_output:
+        return settings
+    from dataclasses import replace
+
+    from .pipeline import case_name
+    from .region.totalseg_region import existing_output_for
+
+    return replace(settings, existing_output=existing_output_for(settings.existing_output,
+                                                                 [case_name(case.image), case.id]))
 
 
 def _replace_folder(source: str, target: str) -> None:

@@ -71,3 +71,24 @@ def test_assess_refuses_one_mask_folder_for_many_cases(tmp_path, capsys):
     assert code == 2
     assert "2 cases were found" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
+def test_assess_pairs_one_mask_subfolder_per_case_by_the_image_name(tmp_path):
+    """A folder with one subfolder per case (named after the image) serves several cases; a case without its
+    subfolder fails alone, with a one-line reason, and the others are assessed."""
+    folders = tmp_path / "masks"
+    paired = folders / os.path.basename(data_path(LUNG1))  # LUNG1-001's DICOM folder is called "image"
+    paired.mkdir(parents=True)
+    for name in ("heart.nii.gz", "aorta.nii.gz"):
+        shutil.copy(os.path.join(data_path(MASKS), name), paired / name)
+    out = tmp_path / "o"
+    code = main(["assess", data_path(LUNG1), data_path(QRM), "--out", str(out), "--region", "heart",
+                 "--totalseg-output", str(folders), "--model", "none", "--no-progress"])
+    assert code == 1  # one case failed
+    rows = {row.split(",")[1]: row for row in (out / "summary.csv").read_text().splitlines()[1:]}
+    assert set(rows) == {"ok", "failed"}
+    assert "subfolder named 'dicom'" in rows["failed"]
+    ok = [name for name in os.listdir(out) if (out / name / "result.json").exists()]
+    assert len(ok) == 1
+    result = json.loads((out / ok[0] / "result.json").read_text())
+    assert result["agatston"] > 4000 and result["settings"]["lesion_filters_applied"]

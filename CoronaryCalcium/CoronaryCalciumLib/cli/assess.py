@@ -12,6 +12,7 @@ from ..classifier.step import classifier_step
 from ..errors import InputError
 from ..io.atomic import check_output_folder
 from ..region.mask import parse_label_spec
+from ..region.totalseg_region import holds_masks
 from .options import (add_classifier_options, add_dicom_options, add_region_options, add_scoring_options,
                       settings_from_args, totalseg_settings_from_args)
 
@@ -68,9 +69,10 @@ def _assess(args: argparse.Namespace, inputs, dicom_out) -> int:
     if not cases:
         raise InputError("no cases found in %s: no DICOM series and no NIfTI, NRRD or MHA image (masks alone are not "
                          "cases)" % ", ".join(inputs))
-    if getattr(args, "totalseg_output", None) and len(cases) != 1:
-        raise InputError("--totalseg-output holds the masks of one CT, but %d cases were found: assess them one by "
-                         "one" % len(cases))
+    existing = getattr(args, "totalseg_output", None)
+    if existing and len(cases) != 1 and holds_masks(existing):
+        raise InputError("--totalseg-output holds the masks of one CT, but %d cases were found: give a folder with one "
+                         "subfolder per case, named after its image (e.g. LUNG1-001/heart.nii.gz)" % len(cases))
     print("%d case(s) found; writing to %s" % (len(cases), args.out), file=sys.stderr)
     report = run_batch(cases, args.out, options, workers=args.jobs, scheduler=args.scheduler,
                        progress_bar=not args.no_progress)

@@ -57,7 +57,7 @@ def add_region_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--totalseg-output", metavar="DIR",
                        help="reuse masks TotalSegmentator already wrote for this CT (heart.nii.gz and aorta.nii.gz for "
                             "--region heart, coronary_arteries.nii.gz for --region coronary): TotalSegmentator is not "
-                            "run")
+                            "run; for assess on several cases, one subfolder per case named after its image")
 
 
 def totalseg_settings_from_args(args: argparse.Namespace):

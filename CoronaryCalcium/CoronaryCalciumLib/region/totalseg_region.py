@@ -439,6 +439,27 @@ def build_region(ct: CTVolume, settings: Optional[TotalSegRegionSettings] = None
 EXISTING_FILES = {"heart": ("heart", "aorta"), "coronary": ("coronary_arteries",)}
 
 
+def holds_masks(folder: str) -> bool:
+    """Whether ``folder`` itself holds TotalSegmentator class files (rather than one subfolder per case)."""
+    return any(os.path.isfile(os.path.join(folder, name + suffix)) for names in EXISTING_FILES.values()
+               for name in names for suffix in (".nii.gz", ".nii"))
+
+
+def existing_output_for(folder: str, names: Sequence[str]) -> str:
+    """The masks folder of one case: ``folder`` itself when it holds the class files, else its subfolder named after
+    the case (the first of ``names`` that exists: the image's name, the case ID). A RegionError names what was
+    looked for."""
+    if holds_masks(folder):
+        return folder
+    for name in names:
+        candidate = os.path.join(folder, name)
+        if name and os.path.isdir(candidate):
+            return candidate
+    raise RegionError("%s holds no TotalSegmentator masks for this case: looked for heart.nii.gz (or "
+                      "coronary_arteries.nii.gz) there and in a subfolder named %s"
+                      % (folder, " or ".join("'%s'" % name for name in names if name)))
+
+
 def _read_existing_mask(ct: CTVolume, folder: str, name: str, notes: List[str]) -> Optional[np.ndarray]:
     """``folder/<name>.nii.gz`` (or ``.nii``) as a boolean mask on the CT grid; None when absent."""
     for suffix in (".nii.gz", ".nii"):
