@@ -7,19 +7,14 @@ venv, and in the other venvs this folder is not collected. Under ``make test-fig
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
 from support import slicer_real, slicer_views
 
-if not slicer_views.trame_slicer_installed() or slicer_real.slicer_core_version() is None:
-    if os.environ.get("CORONARY_CALCIUM_REQUIRE_FIGURES"):
-        raise RuntimeError("CORONARY_CALCIUM_REQUIRE_FIGURES is set but trame-slicer or slicer-core is not installed in "
-                           "this Python (run `make test-figures`, which makes .venv-figures)")
-    collect_ignore_glob = ["test_*.py"]
-else:
-    collect_ignore_glob = []
+collect_ignore_glob = slicer_real.tests_to_ignore(
+    slicer_views.trame_slicer_installed() and slicer_real.slicer_core_version() is not None,
+    "CORONARY_CALCIUM_REQUIRE_FIGURES", "trame-slicer or slicer-core", "test-figures", ".venv-figures")
 
 
 @pytest.fixture(scope="session")

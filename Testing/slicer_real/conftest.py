@@ -13,13 +13,9 @@ import pytest
 
 from support import slicer_real
 
-if slicer_real.slicer_core_version() is None:
-    if os.environ.get("CORONARY_CALCIUM_REQUIRE_SLICER"):
-        raise RuntimeError("CORONARY_CALCIUM_REQUIRE_SLICER is set but slicer-core is not installed in this Python "
-                           "(run `make test-slicer`, which makes .venv-slicer)")
-    collect_ignore_glob = ["test_*.py"]
-else:
-    collect_ignore_glob = []
+collect_ignore_glob = slicer_real.tests_to_ignore(slicer_real.slicer_core_version() is not None,
+                                                  "CORONARY_CALCIUM_REQUIRE_SLICER", "slicer-core", "test-slicer",
+                                                  ".venv-slicer")
 
 
 @pytest.fixture(scope="session")

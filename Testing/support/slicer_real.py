@@ -35,6 +35,17 @@ LOGICS = {"colors": "vtkSlicerColorLogic", "segmentations": "vtkSlicerSegmentati
 _module = None
 
 
+def tests_to_ignore(installed: bool, required_by: str, missing: str, make_target: str, venv: str) -> list:
+    """A conftest's ``collect_ignore_glob``: nothing when ``installed``; else all its tests, or an error when the
+    environment variable ``required_by`` is set (under its make target a missing library fails the run)."""
+    if installed:
+        return []
+    if os.environ.get(required_by):
+        raise RuntimeError("%s is set but %s is not installed in this Python (run `make %s`, which makes %s)"
+                           % (required_by, missing, make_target, venv))
+    return ["test_*.py"]
+
+
 def slicer_core_version() -> Optional[str]:
     """The installed slicer-core version, None when it is not installed (without importing anything)."""
     try:

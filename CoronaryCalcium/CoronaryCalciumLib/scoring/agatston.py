@@ -32,7 +32,7 @@ from scipy import ndimage
 from . import image_quality, lesion_filters
 from .categories import Category, categorise
 from .contrast import check_contrast
-from .protocol import Normalised, ProtocolSettings, normalise
+from .protocol import ProtocolSettings, normalise
 from .integrated_mass import IntegratedMassSettings, attach_integrated_mass
 from ..io.ct import CTVolume
 from ..errors import ContrastError, InputError, RegionError
@@ -338,7 +338,8 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
     quality = image_quality.measure(ct.array, region.blood_pool, sharp_left_unsmoothed=prepared.kernel.is_sharp
                                     and not prepared.steps.get("kernel_smoothing_sigma_mm"))
     excluded: List[Lesion] = []
-    if lesions and (settings.lesion_filters == "on" or (settings.lesion_filters == "auto" and region.automatic)):
+    filters_on = settings.lesion_filters == "on" or (settings.lesion_filters == "auto" and region.automatic)
+    if lesions and filters_on:
         lesions, excluded, lesion_labels, kept_voxels = _exclude_non_coronary(
             lesions, lesion_labels, lesion_ids, hu, box, ct, region, bounds[0], quality.noise_hu,
             prepared.below(lesion_filters.AIR_HU, box))
@@ -354,7 +355,9 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
                             "reason" % (len(excluded), sum(lesion.agatston for lesion in excluded)))
     if not quality.reliable:
         warnings.append("CATEGORY UNRELIABLE: %s" % "; ".join(quality.reasons))
-    lesion_labels, box = _on_original_slices(prepared, lesion_labels, box, lesions + excluded)
+    for lesion in lesions + excluded:  # slab indices -> the CT's own slices (unchanged without slabs)
+        lesion.first_slice, lesion.last_slice = prepared.original_slice_range(lesion.first_slice, lesion.last_slice)
+    lesion_labels, box = prepared.to_original_slices(lesion_labels, box)
     per_artery = _per_artery(lesions, settings.calibration_factor is not None)
     vessels = _vessel_count(per_artery, region, warnings)
     resolved = {
@@ -380,8 +383,7 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
         "region_voxels": region_voxels,
         "protocol": dict(prepared.steps),
         "lesion_filters": settings.lesion_filters,
-        "lesion_filters_applied": settings.lesion_filters == "on" or (settings.lesion_filters == "auto"
-                                                                      and region.automatic),
+        "lesion_filters_applied": filters_on,
     }
     result = CalciumScore(
         agatston=total_agatston,
@@ -430,17 +432,6 @@ def _exclude_non_coronary(lesions: List[Lesion], lesion_labels: np.ndarray, lesi
         lesion.id = number
     kept_voxels = new_id[lesion_ids] <= len(counted)
     return counted, left_out, new_id[lesion_labels], kept_voxels
-
-
-def _on_original_slices(prepared: Normalised, lesion_labels: np.ndarray, box, lesions: List[Lesion]):
-    """Lesion map and box drawn back onto the CT's own slices when scoring ran on slabs; slice ranges follow."""
-    if prepared.slices_per_slab == 1:
-        return lesion_labels, box
-    for lesion in lesions:
-        lesion.first_slice, lesion.last_slice = prepared.original_slice_range(lesion.first_slice, lesion.last_slice)
-    n = prepared.slices_per_slab
-    z = slice(box[0].start * n, min(box[0].stop * n, prepared.original_slices))
-    return np.repeat(lesion_labels, n, axis=0)[:z.stop - z.start], (z, box[1], box[2])
 
 
 def _per_artery(lesions: List[Lesion], with_mass: bool) -> Dict[str, ArteryScore]:

@@ -101,9 +101,7 @@ def find_non_coronary(context: LesionContext, centroids_lps: Dict[int, Sequence[
             full = tuple(slice(w.start + b.start, w.stop + b.start) for w, b in zip(window, context.box))
             aorta = context.aorta[full]
             if aorta.any():
-                from scipy.ndimage import distance_transform_edt
-
-                nearest = float(distance_transform_edt(~aorta, sampling=spacing)[lesion].min())
+                nearest = float(ndimage.distance_transform_edt(~aorta, sampling=spacing)[lesion].min())
                 from_root = float(np.linalg.norm(np.asarray(centroids_lps[lesion_id]) - context.root_lps))
                 if nearest <= AORTIC_WALL_MM and from_root > ROOT_ZONE_MM:
                     reasons[lesion_id] = ("aortic_wall: %.1f mm from the aorta and %.0f mm from the aortic root "

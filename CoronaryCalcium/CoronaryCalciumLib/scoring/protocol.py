@@ -28,7 +28,7 @@ from .kernels import VERY_SHARP, KernelClass, classify_kernel
 from ..errors import InputError
 from ..io.ct import CTVolume
 from ..io.geometry import Geometry
-from ..region.mask import RegionOfInterest
+from ..region.mask import RegionOfInterest, bounding_box
 
 MODES = ("auto", "on", "off")
 THIN_SLICE_MM = 1.5
@@ -72,20 +72,24 @@ class Normalised:
     def changed(self) -> bool:
         return self.slices_per_slab > 1 or bool(self.steps.get("kernel_smoothing_sigma_mm"))
 
-    def to_original_slices(self, labels: np.ndarray) -> np.ndarray:
-        """A (z, y, x) map on the scoring grid drawn back onto the original slices (each slab's value on its
-        slices)."""
+    def _original_z(self, z: slice) -> slice:
+        """The original slices under the scoring grid's slices ``z``."""
+        n = self.slices_per_slab
+        return slice(z.start * n, min(z.stop * n, self.original_slices))
+
+    def to_original_slices(self, labels: np.ndarray, box) -> Tuple[np.ndarray, Tuple[slice, slice, slice]]:
+        """A (z, y, x) map inside ``box`` of the scoring grid, and the box, drawn back onto the original slices (each
+        slab's value on its slices)."""
         if self.slices_per_slab == 1:
-            return labels
-        return np.repeat(labels, self.slices_per_slab, axis=0)[:self.original_slices]
+            return labels, box
+        z = self._original_z(box[0])
+        return np.repeat(labels, self.slices_per_slab, axis=0)[:z.stop - z.start], (z, box[1], box[2])
 
     def below(self, hu: float, box) -> np.ndarray:
         """Voxels of the scoring grid's ``box`` where any of the original voxels is below ``hu`` (air seen before the
         slabs and the blur brightened it)."""
-        n = self.slices_per_slab
-        z = slice(box[0].start * n, min(box[0].stop * n, self.original_slices))
-        dark = self.original[z, box[1], box[2]] < hu
-        return _slab_max(dark, n) if n > 1 else dark
+        dark = self.original[self._original_z(box[0]), box[1], box[2]] < hu
+        return _slab_max(dark, self.slices_per_slab)
 
     def original_slice_range(self, first: int, last: int) -> Tuple[int, int]:
         n = self.slices_per_slab
@@ -110,7 +114,7 @@ def normalise(ct: CTVolume, region: RegionOfInterest, settings: Optional[Protoco
     sigma_mm = 0.0
     if settings.sharp_kernel == "on" or (settings.sharp_kernel == "auto" and kernel.is_sharp):
         sigma_mm = VERY_SHARP_SIGMA_MM if kernel.sharpness == VERY_SHARP else SHARP_SIGMA_MM
-        array = _blur_in_plane(array, ct.geometry, sigma_mm, _box_of(region))
+        array = _blur_in_plane(array, ct.geometry, sigma_mm, bounding_box(region.labels))
         result.warnings.append("%s: the image was smoothed in plane (Gaussian sigma %g mm) towards a soft kernel "
                                "before thresholding" % (kernel.reason if kernel.is_sharp else "sharp-kernel step "
                                                         "forced on", sigma_mm))
@@ -140,12 +144,6 @@ def normalise(ct: CTVolume, region: RegionOfInterest, settings: Optional[Protoco
     return result
 
 
-def _box_of(region: RegionOfInterest):
-    from ..region.mask import bounding_box
-
-    return bounding_box(region.labels)
-
-
 def _blur_in_plane(array: np.ndarray, geometry: Geometry, sigma_mm: float, box) -> np.ndarray:
     """float32 copy of ``array`` blurred in plane inside ``box`` (grown by 4 sigma), the rest unchanged."""
     from scipy import ndimage
@@ -164,10 +162,8 @@ def _slabs(array: np.ndarray, geometry: Geometry, per_slab: int) -> Tuple[np.nda
     """Mean of every ``per_slab`` consecutive slices (the last slab from the slices left), and the slab grid: spacing
     along z times ``per_slab``, the origin moved to the first slab's centre."""
     nz = array.shape[0]
-    count = -(-nz // per_slab)
-    padded = np.zeros((count * per_slab,) + array.shape[1:], dtype=np.float32)
-    padded[:nz] = array
-    sums = padded.reshape(count, per_slab, *array.shape[1:]).sum(axis=1)
+    sums = _blocks(array, per_slab, np.float32).sum(axis=1)
+    count = sums.shape[0]
     weights = np.full(count, float(per_slab), dtype=np.float32)
     weights[-1] = nz - (count - 1) * per_slab
     slabs = sums / weights[:, None, None]
@@ -178,10 +174,15 @@ def _slabs(array: np.ndarray, geometry: Geometry, per_slab: int) -> Tuple[np.nda
 
 def _slab_max(mask: Optional[np.ndarray], per_slab: int) -> Optional[np.ndarray]:
     """A label map on the slab grid: a slab voxel takes the largest value of its slices (in the region if any is)."""
-    if mask is None:
-        return None
-    nz = mask.shape[0]
+    if mask is None or per_slab == 1:
+        return mask
+    return _blocks(mask, per_slab, mask.dtype).max(axis=1)
+
+
+def _blocks(array: np.ndarray, per_slab: int, dtype) -> np.ndarray:
+    """``array`` (z, y, x) as (slabs, per_slab, y, x), the last slab padded with zeros."""
+    nz = array.shape[0]
     count = -(-nz // per_slab)
-    padded = np.zeros((count * per_slab,) + mask.shape[1:], dtype=mask.dtype)
-    padded[:nz] = mask
-    return padded.reshape(count, per_slab, *mask.shape[1:]).max(axis=1)
+    padded = np.zeros((count * per_slab,) + array.shape[1:], dtype=dtype)
+    padded[:nz] = array
+    return padded.reshape(count, per_slab, *array.shape[1:])
