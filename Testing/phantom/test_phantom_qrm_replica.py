@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from CoronaryCalciumLib.scoring.calibration import calibrate_with_masks
+from CoronaryCalciumLib.scoring.calibration import calibrate_auto, calibrate_with_masks
 from CoronaryCalciumLib.phantom import generate_qrm_case
 from CoronaryCalciumLib.phantom import materials
 from CoronaryCalciumLib.scoring.qrm import locate_inserts, physical_truth
@@ -31,13 +31,18 @@ def test_insert_truth_matches_the_manufacturer_table(replica):
 def test_calibration_from_the_rod_recovers_the_exact_factor(replica):
     labels = replica.calibration_labels
     exact = materials.CALIBRATION_FACTOR_MG_PER_MM3_HU
-    clean = calibrate_with_masks(replica.ct_noise_free, labels == 1, labels == 2, 200.0)
+    # the rod is HA in the water-equivalent base (as on the real scan): the water rod is the water reference
+    clean = calibrate_with_masks(replica.ct_noise_free, labels == 1, labels == 3, 200.0)
     assert clean.factor_mg_per_mm3_hu == pytest.approx(exact, rel=0.005)
-    noisy = calibrate_with_masks(replica.ct, labels == 1, labels == 2, 200.0)
+    noisy = calibrate_with_masks(replica.ct, labels == 1, labels == 3, 200.0)
     assert noisy.factor_mg_per_mm3_hu == pytest.approx(exact, rel=0.03)
-    water = calibrate_with_masks(replica.ct_noise_free, labels == 1, labels == 3, 200.0)
-    assert water.factor_mg_per_mm3_hu == pytest.approx(replica.truth["calibration"]["factor_vs_water_rod_mg_per_mm3_hu"],
+    automatic = calibrate_auto(replica.ct)
+    assert automatic.water_reference == "water-equivalent rod" and not automatic.warnings
+    assert automatic.factor_mg_per_mm3_hu == pytest.approx(exact, rel=0.03)
+    resin = calibrate_with_masks(replica.ct_noise_free, labels == 1, labels == 2, 200.0)
+    assert resin.factor_mg_per_mm3_hu == pytest.approx(replica.truth["calibration"]["factor_vs_resin_mg_per_mm3_hu"],
                                                       rel=0.01)
+    assert resin.factor_mg_per_mm3_hu > 1.15 * exact
 
 
 def test_insert_locator_finds_the_replica_inserts(replica):
@@ -56,3 +61,21 @@ def test_small_inserts_vanish_and_large_ones_score(replica):
     large = [reference["HA%d-large" % density]["agatston"] for density in (800, 400, 200)]
     assert large[0] > large[1] > large[2] > 0
     assert reference["HA200-small"]["agatston"] == 0 and reference["HA400-small"]["agatston"] == 0
+
+
+def test_without_a_water_rod_the_resin_around_the_rod_is_the_reference_and_a_warning_says_so(replica):
+    from scipy import ndimage
+
+    from CoronaryCalciumLib.io.ct import ct_from_array
+
+    water_rod = ndimage.binary_dilation(replica.calibration_labels == 3, structure=np.ones((1, 3, 3), dtype=bool),
+                                        iterations=6)
+    array = replica.ct.array.copy()
+    array[water_rod] += 40  # the water-equivalent rod (35 HU) raised to the resin's 75 HU, its noise kept
+    geometry = replica.ct.geometry
+    ct = ct_from_array(array, geometry.spacing, geometry.origin, geometry.direction)
+    calibration = calibrate_auto(ct)
+    assert calibration.water_rod is None and calibration.water_reference.startswith("annulus")
+    assert any("no water-equivalent rod" in warning for warning in calibration.warnings)
+    assert calibration.factor_mg_per_mm3_hu == pytest.approx(
+        replica.truth["calibration"]["factor_vs_resin_mg_per_mm3_hu"], rel=0.03)

@@ -5,19 +5,25 @@ Tolerances and why:
   touches, widened by 1 mm of in-plane blur: V_true <= V <= pi (r + 1 mm)^2 x (slices touched x 3 mm). With 3 mm slices
   each touched slice counts whole, so dense inserts measure 2-4x their physical volume: a property of the volume score,
   not a bug.
+- Calibration: c_HA = 0.2 mg/mm3 / (HU_rod - HU_water) with the phantom's water-equivalent rod (30 HU) as the water
+  reference, not the insert body's resin around the rod (67 HU): the rod is HA in a water-equivalent base. Checked
+  independently of the rod by the large 200 mg HA/cm3 insert (HA in the resin): its central slice reads density x
+  cross-section within 3% (it read 16% high with the resin as reference).
 - Mass: the Agatston-style mass c x V x mean HU uses raw HU (docs/calcium-scoring.md), so every voxel carries the insert
-  body's own ~67 HU and the partial-volume voxels above threshold; on this scan that biases mass up by 29-49%. We assert
+  body's own ~70 HU and the partial-volume voxels above threshold; on this scan that biases mass up by 12-29%. We assert
   -10% <= error <= +60% for large and medium inserts, which would catch a wrong factor, unit or region (those miss by
   2x or more) while admitting the method's known bias.
 - Small (1 mm) inserts: partial volume leaves them near zero on every scanner: Agatston < 10.
 - Agatston per insert is pinned exactly, so a change in the rules cannot pass unnoticed.
-- Integrated-intensity mass (scoring/integrated_mass.py, default settings): pinned per insert (0.01 mg), closer to the
-  physical mass than the Agatston-style mass for all six large and medium inserts, and within -10% to +40% of it. The
-  issue's targets (10% / 20%) are not met on this scan: its inserts read about 20% more HU excess per mg HA than the
-  calibration rod (the central slice of each large insert integrates to ~1.2x its cross-section x density, whatever the
-  grown region), so every mass from the rod's factor is ~20% high; on the replica, whose calibration is exact, the
-  same code meets the targets (test_integrated_mass.py). The medium inserts also carry ~0.8 mg of noise (1 SD).
-- The rod itself: factor and background recover its mass per mm of length within 8% in every plateau slice.
+- Integrated-intensity mass (scoring/integrated_mass.py, default settings): pinned per insert (0.01 mg) with its noise
+  SD (the same shape at 18 calcium-free spots), closer to the physical mass than the Agatston-style mass for all six
+  large and medium inserts. The issue's targets hold for the three large inserts (10% for 800 and 400, 20% for 200)
+  and medium-200 (20%). medium-800 (+13%) and medium-400 (+19%) miss the 10% target: they are 3.2 and 2.3 noise SDs
+  high, and 10% of a medium-400 (0.85 mg) is about one noise SD (0.68 mg), so one scan cannot resolve 10% there; we
+  assert within 25% for them and say so in the README.
+- The rod itself: factor and background recover its mass per mm of length within 8% in every plateau slice, once the
+  HU its water-equivalent base lacks against the resin around it is added back; against the resin alone it reads
+  8-12% low, by exactly that base term.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from CoronaryCalciumLib.cli.main import main
 from CoronaryCalciumLib.io.ct import load_ct
 from CoronaryCalciumLib.region.mask import region_from_array
 from CoronaryCalciumLib.scoring.agatston import ScoringSettings, score
-from CoronaryCalciumLib.scoring.qrm_mass import insert_masses, rod_mass_per_length
+from CoronaryCalciumLib.scoring.qrm_mass import insert_brightness, insert_masses, rod_mass_per_length
 from support.data import QRM, data_path
 
 PINNED_AGATSTON = {
@@ -52,16 +58,19 @@ PINNED_AGATSTON = {
 # (integrated mass mg, its noise SD mg at calcium-free spots of the insert's shape); small-400/200 are seeded
 # (no lesion found there)
 PINNED_INTEGRATED = {
-    "large-800": (93.5662, 1.4052),
-    "medium-800": (22.0486, 0.7791),
-    "small-800": (1.4299, 0.4089),
-    "large-400": (46.3768, 1.4052),
-    "medium-400": (11.5871, 0.7791),
-    "small-400": (0.4434, 0.4089),
-    "large-200": (24.7395, 1.4052),
-    "medium-200": (4.5073, 0.7791),
-    "small-200": (0.6030, 0.4089),
+    "large-800": (81.2741, 1.2206),
+    "medium-800": (19.1520, 0.6767),
+    "small-800": (1.2421, 0.3552),
+    "large-400": (40.2841, 1.2206),
+    "medium-400": (10.0649, 0.6767),
+    "small-400": (0.3851, 0.3552),
+    "large-200": (21.4894, 1.2206),
+    "medium-200": (3.9152, 0.6767),
+    "small-200": (0.5237, 0.3552),
 }
+# the issue's tolerance where this scan meets it; medium-800 and medium-400 lie 2-3 noise SDs above 10% (docstring)
+INTEGRATED_TOLERANCE = {"large-800": 0.10, "large-400": 0.10, "large-200": 0.20, "medium-200": 0.20,
+                        "medium-800": 0.25, "medium-400": 0.25}
 
 
 @pytest.fixture(scope="module")
@@ -84,18 +93,29 @@ def insert_scores(scan, calibration):
     return results
 
 
-def test_calibration_factor_is_measured_on_the_rod(calibration):
-    # 200 mg HA/cm3 rod against the resin around it; c_HA typically 0.00072-0.00091 mg/(mm3 HU) at 120 kVp
+def test_calibration_factor_is_measured_on_the_rod_against_the_water_rod(calibration):
+    # 200 mg HA/cm3 rod against the water-equivalent rod beside it; c_HA typically 0.00072-0.00091 mg/(mm3 HU)
     assert 280 < calibration.rod_hu < 340
-    assert 40 < calibration.water_hu < 100
-    assert 0.00072 <= calibration.factor_mg_per_mm3_hu <= 0.00091
+    assert calibration.water_reference == "water-equivalent rod" and not calibration.warnings
+    assert 15 < calibration.water_hu < 50  # the resin around the rod reads ~67 HU
+    assert 0.00070 <= calibration.factor_mg_per_mm3_hu <= 0.00091
     assert calibration.factor_mg_per_mm3_hu == pytest.approx(0.2 / (calibration.rod_hu - calibration.water_hu))
     assert calibration.rod.radius_mm == pytest.approx(10, abs=2.5)
+    assert calibration.water_rod.radius_mm == pytest.approx(10, abs=2.5)
+    separation = np.hypot(*np.subtract(calibration.rod.centre_yx, calibration.water_rod.centre_yx)) * 0.488
+    assert 20 < separation < 26  # the rods nearly touch: 22.8 mm between axes, both ~20 mm across
     assert len(calibration.rod.slices) >= 2
 
 
+def test_the_200_mg_insert_reads_as_bright_per_mg_as_the_200_mg_rod(scan, calibration):
+    # independent of the rod's own geometry: same HA density, in the resin, 20 slices away from the rod
+    ratios = insert_brightness(scan, calibration.factor_mg_per_mm3_hu)
+    assert ratios["large-200"] == pytest.approx(1.0, abs=0.03)
+    assert all(0.95 <= ratio <= 1.10 for ratio in ratios.values())
+
+
 def test_calibration_with_masks_equals_automatic_on_the_same_regions(scan, calibration):
-    rod_mask, water_mask = rod_regions(scan, calibration.rod)
+    rod_mask, water_mask = rod_regions(scan, calibration.rod, calibration.water_rod)
     manual = calibrate_with_masks(scan, rod_mask, water_mask)
     assert manual.factor_mg_per_mm3_hu == pytest.approx(calibration.factor_mg_per_mm3_hu)
 
@@ -188,20 +208,21 @@ def test_integrated_mass_is_closer_to_the_physical_mass_than_the_agatston_mass(m
     message = "%s: integrated %.1f, Agatston-style %.1f, truth %.1f" % (
         name, item.integrated_mass_mg, item.agatston_mass_mg, item.physical_mg)
     assert abs(item.integrated_error) < abs(item.agatston_error), message
-    assert -0.10 <= item.integrated_error <= 0.40
+    assert abs(item.integrated_error) <= INTEGRATED_TOLERANCE[name], message
 
 
 def test_the_factor_and_background_recover_the_rods_mass_per_length(scan, calibration):
     check = rod_mass_per_length(scan, calibration)
     assert len(check.measured_mg_per_mm) >= 2
-    for measured in check.measured_mg_per_mm:
+    for measured, in_resin in zip(check.measured_mg_per_mm, check.in_resin_mg_per_mm):
         assert measured == pytest.approx(check.expected_mg_per_mm, rel=0.08)
+        assert 0.85 * check.expected_mg_per_mm < in_resin < 0.95 * check.expected_mg_per_mm
 
 
-def test_the_integrated_mass_reaches_the_json_of_the_command_line(scan, tmp_path):
+def test_the_integrated_mass_reaches_the_json_of_the_command_line(scan, calibration, tmp_path):
     out = tmp_path / "score.json"
-    assert main(["score", QRM, "--mask", _insert_mask(scan, "medium-800", tmp_path), "--calibration", "0.000831",
-                 "--json", str(out)]) == 0
+    assert main(["score", QRM, "--mask", _insert_mask(scan, "medium-800", tmp_path), "--calibration",
+                 repr(calibration.factor_mg_per_mm3_hu), "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["schema_version"] == 2
     assert result["integrated_mass_mg"] == pytest.approx(sum(l["integrated_mass_mg"] for l in result["lesions"]))

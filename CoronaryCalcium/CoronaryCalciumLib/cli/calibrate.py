@@ -17,7 +17,8 @@ def register(subparsers) -> None:
         "calibrate",
         help="measure the mass calibration factor c_HA from a phantom scan",
         description="Measure c_HA = density / (HU_rod - HU_water) in mg/(mm3 HU) from a scan of a hydroxyapatite rod "
-                    "(found automatically, or given as --rod-mask with --water-mask). Pass the factor, or the JSON "
+                    "(found automatically, with the water-equivalent rod beside it as the water reference, or given as "
+                    "--rod-mask with --water-mask). Pass the factor, or the JSON "
                     "this writes, to `score --calibration`.",
     )
     parser.add_argument("image", help="phantom CT: DICOM folder, NIfTI, NRRD or MHA")
@@ -45,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     print("calibration factor c_HA = %.6f mg/(mm3 HU)" % calibration.factor_mg_per_mm3_hu)
     print("  rod   %7.1f HU (SD %.1f, %d voxels), density %g mg HA/cm3" % (
         calibration.rod_hu, calibration.rod_sd_hu, calibration.rod_voxels, calibration.rod_density_mg_cm3))
-    print("  water %7.1f HU (SD %.1f, %d voxels)" % (calibration.water_hu, calibration.water_sd_hu,
-                                                     calibration.water_voxels))
+    print("  water %7.1f HU (SD %.1f, %d voxels), reference: %s" % (
+        calibration.water_hu, calibration.water_sd_hu, calibration.water_voxels, calibration.water_reference))
     print("  method: %s" % calibration.method)
     for warning in calibration.warnings:
         print("  warning: %s" % warning)

@@ -7,8 +7,11 @@ Geometry (LPS mm, insert axis at x = y = 0, calcification plane at z = 0): thora
 line towards the axis: large at 37.5 mm, medium at 25 mm, small at 12.5 mm from it, the groups at 180, 300 and 60 degrees
 (800 towards patient right, 400 anterior-left, 200 posterior-left). From z = +28 mm to the insert's end (+45 mm) lie the
 200 mg HA/cm3 calibration rod (20 mm across, on the axis) and a water-equivalent rod (18 mm across, 22.5 mm from the
-axis, anterior-right), as measured in the real scan. HU follow ``materials``: HA reads 75 + 1.15 rho (the rod 305 HU
-against the 75 HU resin), the water-equivalent rod 35 HU, as in the scan.
+axis, anterior-right), as measured in the real scan. HU follow ``materials``: an insert reads 75 + 1.15 rho (HA in the
+75 HU resin), the water-equivalent rod 35 HU, as in the scan, and the calibration rod 35 + 1.15 x 200 = 265 HU: HA in
+the water-equivalent base, as the real scan shows (its 200 mg HA/cm3 insert reads as many HU per mg HA above the resin
+as its rod reads above the water rod, not above the resin). So the exact factor is 200 / (HU_rod - HU_water rod); the
+resin around the rod as water reference makes it 21% too high (15% on the real scan).
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ class QrmPainter(Painter):
             paint(plane, box, coverage(d, pixel), RESIN_HU)
             if ROD_Z[0] <= z <= ROD_Z[1]:
                 box, d = ellipse_distance(plane, 0.0, 0.0, ROD_RADIUS_MM, ROD_RADIUS_MM)
-                paint(plane, box, coverage(d, pixel), materials.hu_from_density(ROD_DENSITY_MG_CM3, RESIN_HU))
+                paint(plane, box, coverage(d, pixel), materials.hu_from_density(ROD_DENSITY_MG_CM3, WATER_ROD_HU))
                 box, d = ellipse_distance(plane, WATER_ROD_CENTRE[0], WATER_ROD_CENTRE[1], WATER_ROD_RADIUS_MM,
                                           WATER_ROD_RADIUS_MM)
                 paint(plane, box, coverage(d, pixel), WATER_ROD_HU)
@@ -210,7 +213,7 @@ def _truth(case: QrmCase, objects: List[CalciumObject], factor: float, noise: fl
             continue
         result = score(ct, region_from_array(mask, names={1: "unassigned"}, source=obj.location), replace(settings))
         reference[obj.location] = {"agatston": result.agatston, "volume_mm3": result.volume_mm3, "mass_mg": result.mass_mg}
-    rod_hu = materials.hu_from_density(ROD_DENSITY_MG_CM3, RESIN_HU) * 1.0
+    rod_hu = materials.hu_from_density(ROD_DENSITY_MG_CM3, WATER_ROD_HU) * 1.0
     return {
         "schema": "coronary-calcium-qrm-replica/1",
         "seed": case.seed,

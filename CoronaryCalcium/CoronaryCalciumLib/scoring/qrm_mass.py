@@ -118,34 +118,45 @@ def insert_masses(ct: CTVolume, calibration_factor: float,
 @dataclass
 class RodCheck:
     """The calibration rod integrated slice by slice: measured mass per unit length (mg/mm, one per plateau slice)
-    against density x cross-section with the radius the rod locator measured (mg/mm)."""
+    against density x cross-section with the radius the rod locator measured (mg/mm). ``in_resin_mg_per_mm`` is the
+    integral against the material around the rod alone; ``measured_mg_per_mm`` adds back the HU the rod's base
+    material lacks against it (c_HA x (HU_around - HU_water) x pi r^2: the rod displaces resin with HA in a
+    water-equivalent base, see calibration.py)."""
 
     measured_mg_per_mm: List[float]
+    in_resin_mg_per_mm: List[float]
     expected_mg_per_mm: float
     radius_mm: float
 
 
-def slice_mass_per_mm(ct: CTVolume, factor: float, z: int, centre_yx: Tuple[float, float], radius_mm: float,
-                      margin_mm: float = 2.0, annulus_mm: Tuple[float, float] = ANNULUS_MM) -> float:
-    """Mass per mm of length (mg/mm) of a cylinder crossing slice ``z``: c_HA x sum(HU - background) x pixel area over
-    a disc ``margin_mm`` wider than it, the background the trimmed mean of an annulus ``annulus_mm`` outside it."""
+def slice_excess(ct: CTVolume, z: int, centre_yx: Tuple[float, float], radius_mm: float, margin_mm: float = 2.0,
+                 annulus_mm: Tuple[float, float] = ANNULUS_MM) -> Tuple[float, float]:
+    """(sum of HU - background x pixel area over a disc ``margin_mm`` wider than a cylinder crossing slice ``z``, in
+    HU x mm2; the background, HU: the trimmed mean of an annulus ``annulus_mm`` outside the cylinder)."""
     sx, sy, _sz = ct.geometry.spacing
     yy, xx = np.ogrid[: ct.array.shape[1], : ct.array.shape[2]]
     distance = np.hypot((yy - centre_yx[0]) * sy, (xx - centre_yx[1]) * sx)
     plane = ct.array[z].astype(np.float64)
     ring = (distance >= radius_mm + annulus_mm[0]) & (distance <= radius_mm + annulus_mm[1])
     background = background_estimator("trimmed_mean")(plane[ring])
-    return float(factor * np.sum(plane[distance <= radius_mm + margin_mm] - background) * sx * sy)
+    return float(np.sum(plane[distance <= radius_mm + margin_mm] - background) * sx * sy), background
 
 
 def rod_mass_per_length(ct: CTVolume, calibration: Calibration) -> RodCheck:
-    """The rod's mass per mm in each plateau slice (``slice_mass_per_mm`` against the resin annulus the calibration
-    used, 3-8 mm outside the rod), which must match density x pi r^2 if factor and background model agree."""
+    """The rod's mass per mm in each plateau slice (``slice_excess`` against the resin annulus the calibration
+    names, 3-8 mm outside the rod, plus the base-material term of ``RodCheck``), which must match density x pi r^2 if
+    factor and background model agree."""
     rod = calibration.rod
-    measured = [slice_mass_per_mm(ct, calibration.factor_mg_per_mm3_hu, z, rod.centre_yx, rod.radius_mm)
-                for z in rod.slices]
-    expected = calibration.rod_density_mg_cm3 / 1000.0 * math.pi * rod.radius_mm ** 2
-    return RodCheck(measured_mg_per_mm=measured, expected_mg_per_mm=expected, radius_mm=rod.radius_mm)
+    factor = calibration.factor_mg_per_mm3_hu
+    area = math.pi * rod.radius_mm ** 2
+    in_resin, measured = [], []
+    for z in rod.slices:
+        excess, background = slice_excess(ct, z, rod.centre_yx, rod.radius_mm)
+        in_resin.append(factor * excess)
+        measured.append(factor * (excess + (background - calibration.water_hu) * area))
+    expected = calibration.rod_density_mg_cm3 / 1000.0 * area
+    return RodCheck(measured_mg_per_mm=measured, in_resin_mg_per_mm=in_resin, expected_mg_per_mm=expected,
+                    radius_mm=rod.radius_mm)
 
 
 def insert_brightness(ct: CTVolume, factor: float) -> Dict[str, float]:
@@ -156,6 +167,6 @@ def insert_brightness(ct: CTVolume, factor: float) -> Dict[str, float]:
         if insert.size == "large":
             z = int(round(insert.centre_zyx[0]))
             radius = insert.diameter_mm / 2.0
-            measured = slice_mass_per_mm(ct, factor, z, insert.centre_zyx[1:], radius, annulus_mm=(3.0, 6.0))
-            ratios[insert.name] = measured / (insert.density_mg_cm3 / 1000.0 * math.pi * radius ** 2)
+            excess, _background = slice_excess(ct, z, insert.centre_zyx[1:], radius, annulus_mm=(3.0, 6.0))
+            ratios[insert.name] = factor * excess / (insert.density_mg_cm3 / 1000.0 * math.pi * radius ** 2)
     return ratios
