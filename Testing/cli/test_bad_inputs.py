@@ -440,3 +440,35 @@ def test_a_phantom_written_into_a_non_utf8_folder_is_written_not_aborted(tmp_pat
     from CoronaryCalciumLib.io.ct import load_ct
 
     assert load_ct(image).array.shape[0] == 40
+
+
+def test_integrated_mass_settings_from_the_command_line_reach_the_json(small_ct, tmp_path, capsys):
+    image, mask = small_ct
+    runs = {}
+    for name, extra in (("default", []), ("wide", ["--mass-grow", "2.5", "--mass-ring", "4", "--mass-background",
+                                                   "trimmed_mean_per_slice", "--mass-local-sigma", "2"])):
+        out = tmp_path / name / "result.json"
+        code, _out, err = run_cli(["score", image, "--mask", mask, "--calibration", "0.00087", "--json", str(out)]
+                                  + extra, capsys)
+        assert code == 0, err
+        runs[name] = json.loads(out.read_text())
+    settings = runs["wide"]["settings"]["integrated_mass"]
+    assert (settings["grow_mm"], settings["ring_mm"], settings["background_estimator"], settings["local_sigma_mm"]) == (
+        2.5, 4.0, "trimmed_mean_per_slice", 2.0)
+    assert runs["default"]["settings"]["integrated_mass"]["grow_mm"] == 1.5
+    # a sharp-edged block in uniform tissue: its excess is inside either region, so both give about the same mass
+    block_mg = 0.00087 * (400 - 40) * 2 * 4 * 4 * 0.7 * 0.7 * 3.0
+    for run in runs.values():
+        assert run["integrated_mass_mg"] == pytest.approx(block_mg, rel=0.01)
+
+
+@pytest.mark.parametrize("option,value,message", [
+    ("--mass-grow", "0", "grow and ring widths must be in (0, 20] mm"),
+    ("--mass-ring", "25", "grow and ring widths must be in (0, 20] mm"),
+    ("--mass-local-sigma", "-1", "local background's sigma must be in (0, 10] mm"),
+])
+def test_impossible_integrated_mass_settings_are_refused_with_one_line(small_ct, tmp_path, capsys, option, value,
+                                                                       message):
+    image, mask = small_ct
+    expect_error(["score", image, "--mask", mask, "--calibration", "0.00087", option, value], capsys, message,
+                 tmp_path / "result.json")

@@ -9,6 +9,7 @@ from typing import Optional
 
 from ..errors import InputError
 from ..scoring.agatston import ScoringSettings, scoring_settings
+from ..scoring.integrated_mass import ESTIMATORS, IntegratedMassSettings
 
 
 def add_scoring_options(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +34,16 @@ def add_scoring_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lesion-filters", choices=modes, default="auto",
                        help="list lesions that are not coronary calcium (air-border rims, soft-tissue noise, aortic "
                             "wall) apart from the score (auto: automatic heart/coronary regions only)")
+    mass = parser.add_argument_group("integrated-intensity mass (with --calibration; README: Calcium mass: two methods)")
+    default = IntegratedMassSettings()
+    mass.add_argument("--mass-grow", type=float, default=default.grow_mm, metavar="MM",
+                      help="region grown around each lesion for the integrated mass (default %(default)s mm)")
+    mass.add_argument("--mass-ring", type=float, default=default.ring_mm, metavar="MM",
+                      help="width of the background ring outside the grown region (default %(default)s mm)")
+    mass.add_argument("--mass-background", choices=ESTIMATORS, default=default.background_estimator,
+                      help="background estimator (default %(default)s: interpolated per voxel from the ring)")
+    mass.add_argument("--mass-local-sigma", type=float, default=default.local_sigma_mm, metavar="MM",
+                      help="Gaussian sigma of the local background (default %(default)s mm)")
 
 
 REGION_CHOICES = ("mask", "heart", "coronary")
@@ -126,7 +137,10 @@ def settings_from_args(args: argparse.Namespace) -> ScoringSettings:
                             kvp=args.kvp, kvp_specific=not args.no_kvp_thresholds,
                             calibration_factor=calibration_factor(args.calibration),
                             allow_contrast=args.allow_contrast, thin_slices=args.thin_slices,
-                            sharp_kernel=args.sharp_kernel, lesion_filters=args.lesion_filters)
+                            sharp_kernel=args.sharp_kernel, lesion_filters=args.lesion_filters,
+                            integrated_mass=IntegratedMassSettings(
+                                grow_mm=args.mass_grow, ring_mm=args.mass_ring,
+                                background_estimator=args.mass_background, local_sigma_mm=args.mass_local_sigma))
 
 
 def add_embedding_options(parser) -> None:

@@ -91,14 +91,17 @@ def scoring_settings(threshold_hu: Optional[float] = None, min_area_mm2: float =
                      kvp: Optional[float] = None, kvp_specific: bool = True,
                      calibration_factor: Optional[float] = None, allow_contrast: bool = False,
                      thin_slices: str = "auto", sharp_kernel: str = "auto",
-                     lesion_filters: str = "auto") -> ScoringSettings:
+                     lesion_filters: str = "auto",
+                     integrated_mass: Optional[IntegratedMassSettings] = None) -> ScoringSettings:
     """Validated settings from what a user chose (command-line options, the Slicer panel): the one place they are
-    built. Units: HU, mm2, kV, mg/(mm3 HU). ``thin_slices``, ``sharp_kernel``, ``lesion_filters``: auto, on, off."""
+    built. Units: HU, mm2, kV, mg/(mm3 HU). ``thin_slices``, ``sharp_kernel``, ``lesion_filters``: auto, on, off.
+    ``integrated_mass``: the integrated-intensity mass settings (default: IntegratedMassSettings())."""
     settings = ScoringSettings(threshold_hu=threshold_hu, min_area_mm2=min_area_mm2, connectivity=connectivity,
                                kvp=kvp, kvp_specific=kvp_specific, calibration_factor=calibration_factor,
                                allow_contrast=allow_contrast,
                                protocol=ProtocolSettings(thin_slices=thin_slices, sharp_kernel=sharp_kernel),
-                               lesion_filters=lesion_filters)
+                               lesion_filters=lesion_filters,
+                               integrated_mass=integrated_mass or IntegratedMassSettings())
     settings.validate()
     return settings
 

@@ -67,6 +67,12 @@ class IntegratedMassSettings:
         if self.background_estimator not in ESTIMATORS:
             raise InputError("integrated mass: background estimator must be one of %s, not %r"
                              % (", ".join(ESTIMATORS), self.background_estimator))
+        if not 0 < self.local_sigma_mm <= 10:
+            raise InputError("integrated mass: the local background's sigma must be in (0, 10] mm, not %s"
+                             % self.local_sigma_mm)
+        if not -1000 <= self.exclude_below_hu <= 0:
+            raise InputError("integrated mass: the air/lung exclusion must be in [-1000, 0] HU, not %s"
+                             % self.exclude_below_hu)
 
     def to_dict(self) -> Dict[str, object]:
         data = asdict(self)
