@@ -14,7 +14,10 @@ Per lesion:
   a dilation by a cylinder in mm built from the voxel spacing; voxels nearer (Euclidean, mm) to another lesion,
   voxels of other bright structures (a >= threshold 26-connected component of at least ``min_structure_voxels``
   voxels that does not touch the lesion: other calcium, bone), and voxels below ``exclude_below_hu`` (air, lung) are
-  left out. Smaller bright specks are noise and stay: dropping every noise voxel above the threshold would cut the
+  left out. Bright structures are found on the CT smoothed by a Gaussian of ``structure_sigma_mm`` (1 mm): on raw
+  thin slices (1 mm, 40 HU noise) 130 HU is 1.4 SD above the resin, the noise specks touching a lesion join it and
+  are left out of its ring, and calcium-free spots integrated to +0.7 mg (medium) and +1.4 mg (large) instead of ~0;
+  smoothed, +0.2 and -0.0 mg, and nothing changes on the real 3 mm QRM scan. Smaller bright specks are noise and stay: dropping every noise voxel above the threshold would cut the
   noise's upper tail and bias the integral (at 35 HU noise on 75 HU resin, 130 HU is only 1.6 SD up). The grown
   region reaches beyond the region of interest: the blur of calcium does not stop at a mask's edge.
 - background: from the ring ``grow_mm`` to ``grow_mm + ring_mm`` around the lesion, outside every lesion's grown
@@ -58,6 +61,7 @@ class IntegratedMassSettings:
     exclude_below_hu: float = -200.0
     min_ring_voxels: int = 20
     min_structure_voxels: int = 10
+    structure_sigma_mm: float = 1.0
     min_ring_voxels_per_slice: int = 20
 
     def validate(self) -> None:
@@ -67,6 +71,9 @@ class IntegratedMassSettings:
         if self.background_estimator not in ESTIMATORS:
             raise InputError("integrated mass: background estimator must be one of %s, not %r"
                              % (", ".join(ESTIMATORS), self.background_estimator))
+        if not 0 <= self.structure_sigma_mm <= 5:
+            raise InputError("integrated mass: the bright-structure smoothing must be in [0, 5] mm, not %s"
+                             % self.structure_sigma_mm)
         if not 0 < self.local_sigma_mm <= 10:
             raise InputError("integrated mass: the local background's sigma must be in (0, 10] mm, not %s"
                              % self.local_sigma_mm)
@@ -205,7 +212,7 @@ def _measure(values, labels, own, lesion_id, sampling, spacing_xyz, threshold_hu
     else:
         mine = np.ones(values.shape, dtype=bool)
         others_grown = np.zeros(values.shape, dtype=bool)
-    bright = values >= threshold_hu
+    bright = _smoothed(values, spacing_xyz, settings.structure_sigma_mm) >= threshold_hu
     components, count = ndimage.label(bright | own, structure=np.ones((3, 3, 3), dtype=bool))
     touching = np.zeros(count + 1, dtype=bool)
     touching[np.unique(components[own])] = True
@@ -244,6 +251,15 @@ def _measure(values, labels, own, lesion_id, sampling, spacing_xyz, threshold_hu
         ring_voxels=int(ring_values.size),
         background_hu=float(np.median(background[used])),
     )
+
+
+def _smoothed(values: np.ndarray, spacing_xyz: Sequence[float], sigma_mm: float) -> np.ndarray:
+    """``values`` smoothed by a Gaussian of ``sigma_mm`` in mm on each axis (unchanged for 0): bright structures are
+    found on it, so noise specks above the threshold in noisy thin slices do not join them."""
+    if sigma_mm <= 0:
+        return values
+    sigma = tuple(sigma_mm / float(spacing) for spacing in (spacing_xyz[2], spacing_xyz[1], spacing_xyz[0]))
+    return ndimage.gaussian_filter(values, sigma, mode="nearest")
 
 
 def _local_background(values: np.ndarray, ring: np.ndarray, spacing_xyz: Sequence[float], sigma_mm: float

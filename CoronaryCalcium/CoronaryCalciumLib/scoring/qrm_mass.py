@@ -23,6 +23,7 @@ from ..io.ct import CTVolume
 from ..region.mask import region_from_array
 
 SPOT_SHIFT_MM = 15.0
+SPOT_GAP_MM = 3.0
 
 
 @dataclass
@@ -48,14 +49,14 @@ class InsertMass:
 
 def insert_seed(ct: CTVolume, insert: qrm.InsertLocation, dz_slices: int = 0) -> Tuple[np.ndarray, Tuple[int, ...]]:
     """(boolean z-y-x cylinder of the insert's diameter and length at its centre shifted by ``dz_slices``, its offset
-    on the CT grid)."""
+    on the CT grid). It holds at least the voxel nearest the centre, however much larger the pixels are."""
     sx, sy, sz = ct.geometry.spacing
     z0, y0, x0 = insert.centre_zyx
     radius = max(insert.diameter_mm / 2.0, 0.5 * min(sx, sy))
     ry, rx = int(math.ceil(radius / sy)) + 1, int(math.ceil(radius / sx)) + 1
     cy, cx = int(round(y0)), int(round(x0))
     yy, xx = np.ogrid[cy - ry: cy + ry + 1, cx - rx: cx + rx + 1]
-    disc = np.hypot((yy - y0) * sy, (xx - x0) * sx) <= radius
+    disc = (np.hypot((yy - y0) * sy, (xx - x0) * sx) <= radius) | ((yy == cy) & (xx == cx))  # never empty
     slices = [z + dz_slices for z in range(ct.array.shape[0]) if abs(z - z0) * sz <= insert.diameter_mm / 2.0
               or z == int(round(z0))]
     slices = [z for z in slices if 0 <= z < ct.array.shape[0]]
@@ -64,11 +65,13 @@ def insert_seed(ct: CTVolume, insert: qrm.InsertLocation, dz_slices: int = 0) ->
 
 
 def calcium_free_shifts(ct: CTVolume) -> Tuple[int, int]:
-    """Two z shifts (slices) from the calcification plane into plain resin, on the side away from the rod."""
+    """Two z shifts (slices) from the calcification plane into plain resin, on the side away from the rod: 15 mm,
+    and ``SPOT_GAP_MM`` (at least one slice) further, so thin slices do not give the same noise twice."""
     rod = find_calibration_rod(ct)
     sign = -1 if np.mean(rod.slices) > ct.array.shape[0] / 2.0 else 1
     step = max(2, int(math.ceil(SPOT_SHIFT_MM / ct.geometry.spacing[2])))
-    return sign * step, sign * (step + 1)
+    gap = max(1, int(round(SPOT_GAP_MM / ct.geometry.spacing[2])))
+    return sign * step, sign * (step + gap)
 
 
 def calcium_free_masses(ct: CTVolume, insert: qrm.InsertLocation, positions: List[qrm.InsertLocation],
