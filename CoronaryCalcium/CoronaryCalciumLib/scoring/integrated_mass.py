@@ -31,6 +31,11 @@ Per lesion:
   ``median_per_slice`` / ``median`` the median (quantised to 0.5 HU).
 - the mass is not clipped at zero: noise integrates to about 0 mg either way, and clipping would bias it upwards.
 
+Molloi's volume-fraction method is not a separate number here: with the calibration rod as its calcium reference (the
+only one a patient scan has: HU_ref - HU_water = rho_ref / c_HA) and unclipped fractions, its mass is exactly this
+integrated mass and its volume this mass / rho_ref; clipped fractions would be a different estimator, biased up in
+noise (README, "Calcium mass: two methods").
+
 No calibration, no integrated mass (None). A lesion with fewer than ``min_ring_voxels`` background voxels gets None
 and a warning, never a guessed background.
 """
