@@ -255,8 +255,8 @@ def classifierTexts(assessment) -> Tuple[str, str]:
     """(verdict with its probability, model description); says why when the classifier did not run."""
     prediction = assessment.classifier
     if prediction is None:
-        reasons = [warning for warning in assessment.warnings if warning.startswith("classifier not run")]
-        return (_("Classifier not run."), reasons[0] if reasons else "")
+        notRun = assessment.classifier_not_run
+        return (_("Classifier not run."), notRun.warning() if notRun is not None else "")
     verdict = "%s%s (probability %.2f)" % (prediction.label_text[:1].upper(), prediction.label_text[1:],
                                            prediction.probability)
     model = _("Model: %s (%s)") % (prediction.model_name, prediction.model_family)
@@ -665,9 +665,10 @@ class CoronaryCalciumOutputs:
 # (import name, pip requirement) of what the core needs in Slicer's Python, by use.
 CORE_REQUIREMENTS = (("numpy", "numpy"), ("scipy", "scipy"), ("SimpleITK", "SimpleITK"), ("pydicom", "pydicom"),
                      ("slicerio", "slicerio"), ("nrrd", "pynrrd"))
-# The classifier: pyradiomics features, the scikit-learn pipeline, and the tree libraries a model file may hold. Never
+# The classifier: pyradiomics features, the scikit-learn pipeline (read with skops), and the tree libraries a model file
+# may hold (joblib comes with scikit-learn; model files hold no pickle). Never
 # shap: it depends on a PyPI package named "slicer" that would shadow Slicer's own slicer module.
-CLASSIFIER_REQUIREMENTS = (("radiomics", "pyradiomics"), ("sklearn", "scikit-learn"), ("joblib", "joblib"),
+CLASSIFIER_REQUIREMENTS = (("radiomics", "pyradiomics"), ("sklearn", "scikit-learn"), ("skops", "skops"),
                            ("xgboost", "xgboost"), ("lightgbm", "lightgbm"))
 TOTALSEGMENTATOR_REQUIREMENTS = (("torch", "torch"), ("totalsegmentator", "TotalSegmentator"))
 # pyradiomics 3.0.1 has no wheel for Python 3.11: built against the installed numpy, needing these build tools

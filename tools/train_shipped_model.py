@@ -71,6 +71,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from CoronaryCalciumLib.classifier.card import card_markdown
+    from CoronaryCalciumLib.classifier.model import MODEL_FILE, MODEL_SUFFIX
     from CoronaryCalciumLib.classifier.trust import TrustEntry, read_registry, sha256_file, write_registry
 
     work = os.path.abspath(args.work)
@@ -85,13 +86,15 @@ def main() -> int:
     training_seeds = seeds_of(os.path.join(cohort, "manifest.csv"))
 
     registry_path = os.path.join(MODELS, "registry.json")
-    entries = [e for e in read_registry(registry_path) if not e.file.endswith("_synthetic.joblib")]
+    entries = [e for e in read_registry(registry_path) if not e.file.endswith(("_synthetic.joblib",
+                                                                               "_synthetic" + MODEL_SUFFIX))]
     shipped = {}
     for task in TASKS:
         name = "cac_%s_synthetic" % task
         source = os.path.join(trained, task)
-        model_file = name + ".joblib"
-        shutil.copyfile(os.path.join(source, "model.joblib"), os.path.join(MODELS, model_file))
+        model_file = name + MODEL_SUFFIX
+        shutil.copyfile(os.path.join(source, MODEL_FILE), os.path.join(MODELS, model_file))
+        os.chmod(os.path.join(MODELS, model_file), 0o644)
         sha256 = sha256_file(os.path.join(MODELS, model_file))
         with open(os.path.join(source, "model_card.json"), encoding="utf-8") as stream:
             card = json.load(stream)
@@ -126,7 +129,7 @@ def main() -> int:
         out = os.path.join(work, "holdout-evaluation", task)
         run_command(["evaluate", os.path.join(holdout, "manifest.csv"), "--model", os.path.join(MODELS, model_file),
                      "--out", out, "--cache", cache, "--jobs", str(args.workers)])
-        stem = model_file[: -len(".joblib")]
+        stem = model_file[: -len(MODEL_SUFFIX)]
         with open(os.path.join(out, "report.md"), encoding="utf-8") as stream:
             text = stream.read().replace("](roc.png)", "](%s.holdout-roc.png)" % stem)
         text = text.replace(" ![calibration](calibration.png)", "")

@@ -10,10 +10,12 @@ JSON schema (``schema_version`` 2), top-level keys:
   total], image_quality {noise_hu, noise_region, noise_voxels, max_noise_hu, reasons, reliable},
   settings {...every setting used, protocol {...}, integrated_mass {...}...}, warnings [...],
   input {source, format, kvp, slice_thickness_mm, slice_increment_mm, manufacturer, ... (patient name/ID only on
-  request)}, region {source, voxels, labels}, classifier (null until a model ran: see model.Prediction).
+  request)}, region {source, voxels, labels}, classifier (null unless a model ran: see classifier.prediction.Prediction),
+  classifier_not_run ({reason} when a classifier was asked for and could not run, else null).
 Units: HU, mm, mm2, mm3, mg. Version 2 added the integrated-intensity mass (``integrated_mass_mg`` and
 ``settings.integrated_mass``), ``excluded_lesions``, ``image_quality``, ``category.reliable`` and
-``settings.protocol``; every version-1 key is unchanged.
+``settings.protocol``; every version-1 key is unchanged. ``classifier_not_run`` was added within version 2 (files
+without it still read: ``ClassifierNotRun.from_dict`` falls back on the warning line).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from . import __version__
+from .classifier.prediction import ClassifierNotRun, Prediction
 from .io.ct import CTMetadata
 from .scoring.agatston import CalciumScore
 
@@ -31,13 +34,15 @@ SCHEMA_VERSION = 2
 
 @dataclass
 class Assessment:
-    """A scored case: the CT it came from, the region used, the calcium score and (optionally) the classifier output."""
+    """A scored case: the CT it came from, the region used, the calcium score and (optionally) the classifier output:
+    ``classifier`` when a model ran, ``classifier_not_run`` (why) when one was asked for and did not."""
 
     case_id: str
     ct: CTMetadata
     score: CalciumScore
     region: Dict[str, Any] = field(default_factory=dict)
-    classifier: Optional[Any] = None
+    classifier: Optional[Prediction] = None
+    classifier_not_run: Optional[ClassifierNotRun] = None
     features: Optional[Dict[str, float]] = None
     extra_warnings: List[str] = field(default_factory=list)
     # the voxels it was computed on, for writers that need them (segmentation files, report pictures); not in the JSON
@@ -62,6 +67,7 @@ class Assessment:
         data["input"] = self.ct.to_dict(include_phi=include_phi)
         data["region"] = dict(self.region)
         data["classifier"] = _plain(self.classifier)
+        data["classifier_not_run"] = _plain(self.classifier_not_run)
         return data if include_phi else _without_names(data, self.input_names)
 
     def redact(self, text: str) -> str:

@@ -142,7 +142,7 @@ def test_train_cli_compares_radiomics_and_embeddings_and_evaluate_runs_a_ctfm_mo
     assert any(t["comparison"] == "feature sets" for t in report["paired_tests"])
     paths = write_feature_comparison(report, os.path.join(out, "binary"))
     assert os.path.getsize(paths["comparison.png"]) > 1000
-    model_file = [name for name in os.listdir(os.path.join(out, "binary")) if name.endswith(".joblib")][0]
+    model_file = [name for name in os.listdir(os.path.join(out, "binary")) if name.endswith(".zip")][0]
     code = main(["evaluate", manifest, "--model", os.path.join(out, "binary", model_file), "--out",
                  str(tmp_path / "evaluation"), "--bootstrap", "50", "--cache", str(tmp_path / "cache"),
                  "--quiet"])

@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from support.data import REPO
-from CoronaryCalciumLib.classifier.model import SHIPPED_FILES, load_shipped, predict_case
+from support.data import REPO, only_shipped_trust
+from CoronaryCalciumLib.classifier.model import MODEL_SUFFIX, SHIPPED_FILES, load_shipped, predict_case
 from CoronaryCalciumLib.classifier.trust import UntrustedModelError, read_registry, sha256_file
 
 MODELS = os.path.join(REPO, "models")
@@ -18,10 +18,7 @@ REGISTRY = os.path.join(MODELS, "registry.json")
 
 @pytest.fixture(autouse=True)
 def no_user_trust(tmp_path, monkeypatch):
-    """Only the shipped registry counts: an empty user config, and the repository's models folder."""
-    monkeypatch.setenv("CORONARY_CALCIUM_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("CORONARY_CALCIUM_MODELS", MODELS)
-    monkeypatch.setenv("CORONARY_CALCIUM_CACHE", str(tmp_path / "cache"))
+    only_shipped_trust(tmp_path, monkeypatch)
 
 
 def test_registry_lists_every_shipped_model_with_its_hash():
@@ -44,7 +41,7 @@ def test_shipped_model_loads_verified_and_says_it_is_synthetic(task):
     assert "NOT CLINICALLY VALIDATED" in card["warning"]
     assert model.global_importances and model.global_importances[0].importance > 0
     assert model.feature_set == "radiomics" and len(model.columns) == 107
-    text = open(os.path.join(MODELS, SHIPPED_FILES[task].replace(".joblib", ".card.md"))).read()
+    text = open(os.path.join(MODELS, SHIPPED_FILES[task].replace(MODEL_SUFFIX, ".card.md"))).read()
     assert "NOT CLINICALLY VALIDATED" in text and model.sha256 in text
 
 

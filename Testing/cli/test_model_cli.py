@@ -60,7 +60,7 @@ def trained(tmp_path_factory):
 def test_train_writes_report_with_computed_metrics(trained):
     folder = os.path.join(trained["out"], "binary")
     for name in ("report.md", "report.json", "metrics.csv", "folds.csv", "paired_tests.csv", "predictions.csv",
-                 "roc.png", "calibration.png", "model.joblib", "model_card.json", "model_card.md"):
+                 "roc.png", "calibration.png", "model.zip", "model_card.json", "model_card.md"):
         assert os.path.getsize(os.path.join(folder, name)) > 0, name
     report = json.load(open(os.path.join(folder, "report.json")))
     assert report["cases"] == 40 and report["class_counts"] == {"zero": 10, "non-zero": 30}
@@ -89,7 +89,7 @@ def test_model_card_states_origin_hash_and_versions(trained):
     card = json.load(open(os.path.join(folder, "model_card.json")))
     from CoronaryCalciumLib.classifier.trust import sha256_file
 
-    assert card["artefact"]["sha256"] == sha256_file(os.path.join(folder, "model.joblib"))
+    assert card["artefact"]["sha256"] == sha256_file(os.path.join(folder, "model.zip"))
     assert card["synthetic_training_data"] is True and card["clinically_validated"] is False
     assert "NOT CLINICALLY VALIDATED" in card["warning"]
     assert card["training_data"]["cases"] == 40
@@ -136,8 +136,8 @@ def test_evaluate_on_unseen_cohort(trained, monkeypatch, tmp_path):
 
 def test_tampered_model_is_refused(trained, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("CORONARY_CALCIUM_CONFIG_DIR", trained["config"])
-    original = os.path.join(trained["out"], "binary", "model.joblib")
-    tampered = str(tmp_path / "model.joblib")
+    original = os.path.join(trained["out"], "binary", "model.zip")
+    tampered = str(tmp_path / "model.zip")
     data = bytearray(open(original, "rb").read())
     data[len(data) // 2] ^= 0x01
     open(tampered, "wb").write(bytes(data))
@@ -148,7 +148,7 @@ def test_tampered_model_is_refused(trained, monkeypatch, tmp_path, capsys):
     assert code == 2
     assert "refusing to load model" in capsys.readouterr().err
     # an exact copy under another name is the same bytes: trusted
-    copy = str(tmp_path / "copy.joblib")
+    copy = str(tmp_path / "copy.model.zip")
     shutil.copyfile(original, copy)
     assert load_trusted(copy).sha256 == load_trusted(original).sha256
 
@@ -156,7 +156,7 @@ def test_tampered_model_is_refused(trained, monkeypatch, tmp_path, capsys):
 def test_untrusted_model_needs_explicit_trust(trained, tmp_path, monkeypatch):
     """A model from elsewhere (fresh config dir = nothing trusted) is refused until --trust records its hash."""
     monkeypatch.setenv("CORONARY_CALCIUM_CONFIG_DIR", str(tmp_path / "elsewhere"))
-    path = os.path.join(trained["out"], "binary", "model.joblib")
+    path = os.path.join(trained["out"], "binary", "model.zip")
     with pytest.raises(UntrustedModelError):
         load_trusted(path)
     model = load_trusted(path, trust=True)
@@ -173,15 +173,32 @@ def test_damaged_registry_is_an_input_error(tmp_path, monkeypatch):
         add_trusted("x", "0" * 64)
 
 
-def test_not_a_model_file_is_refused_before_loading(tmp_path, monkeypatch):
+def test_a_pickle_is_refused_unopened_even_with_trust(tmp_path, monkeypatch):
+    """A joblib/pickle file is never unpickled by loading (its code would run): one line saying how to convert it."""
     monkeypatch.setenv("CORONARY_CALCIUM_CONFIG_DIR", str(tmp_path))
+    marker = tmp_path / "pickle-ran"
     path = str(tmp_path / "evil.joblib")
     import pickle
 
+    class Evil:
+        def __reduce__(self):
+            return (os.makedirs, (str(marker),))
+
     with open(path, "wb") as stream:
-        pickle.dump({"format": "something else"}, stream)
-    with pytest.raises(UntrustedModelError):
-        load_trusted(path)
+        pickle.dump({"format": "coronary-calcium-model", "payload": Evil()}, stream)
+    for trust in (False, True):
+        with pytest.raises(InputError, match="convert-model") as error:
+            load_trusted(path, trust=trust)
+        assert "\n" not in str(error.value)
+    assert not marker.exists()
+    assert read_registry(user_registry_path()) == []  # --trust recorded nothing either
+
+
+def test_a_file_that_is_neither_zip_nor_pickle_is_not_a_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("CORONARY_CALCIUM_CONFIG_DIR", str(tmp_path))
+    path = str(tmp_path / "notes.model.zip")
+    with open(path, "w") as stream:
+        stream.write("hello")
     with pytest.raises(InputError, match="not a CoronaryCalcium model"):
         load_trusted(path, trust=True)
 

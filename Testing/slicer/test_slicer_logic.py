@@ -318,10 +318,10 @@ def test_classifier_that_cannot_run_leaves_the_scores_and_says_why(module, scene
     volume, segmentation, _array = _case(module)
     assessment = module.CoronaryCalciumLogic().process(volume, "segmentation", segmentation, runClassifier=True)
     assert assessment.classifier is None and assessment.score.agatston > 0
-    reasons = [w for w in assessment.warnings if w.startswith("classifier not run")]
-    assert reasons and "model" in reasons[0]
+    reason = assessment.classifier_not_run.reason
+    assert "model" in reason and "classifier not run: " + reason in assessment.warnings
     verdict, detail = module.classifierTexts(assessment)
-    assert verdict == "Classifier not run." and detail == reasons[0]
+    assert verdict == "Classifier not run." and reason in detail
     assert module.topFeatures(assessment) == []
 
 

@@ -26,3 +26,13 @@ def data_path(path: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def only_shipped_trust(tmp_path, monkeypatch) -> str:
+    """Only the shipped registry counts: an empty user config and cache under ``tmp_path``, and the repository's models
+    folder. Returns that folder."""
+    models = os.path.join(REPO, "models")
+    monkeypatch.setenv("CORONARY_CALCIUM_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("CORONARY_CALCIUM_MODELS", models)
+    monkeypatch.setenv("CORONARY_CALCIUM_CACHE", str(tmp_path / "cache"))
+    return models

@@ -1,10 +1,12 @@
-"""Stage 5, classifier: the tree-ensemble models (correlation filter, RandomForest / XGBoost / LightGBM), the nested cross-validation protocol, trusted model files and the step that runs a model on one case."""
+"""Stage 5, classifier: the tree-ensemble models (correlation filter, RandomForest / XGBoost / LightGBM), the nested cross-validation protocol, trusted model files without pickle and the step that runs a model on one case."""
 
 from .._lazy import lazy_api
 
 _API = {
     "TrainedModel": ".model",
-    "Prediction": ".model",
+    "Prediction": ".prediction",
+    "ClassifierNotRun": ".prediction",
+    "convert_joblib": ".convert",
     "load_trusted": ".model",
     "load_shipped": ".model",
     "classifier_step": ".step",

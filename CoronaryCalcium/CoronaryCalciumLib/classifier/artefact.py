@@ -1,4 +1,5 @@
-"""Turning a training result into files: the model (joblib), its card (JSON + Markdown) and, on request, trust."""
+"""Turning a training result into files: the model (``model_file``: no pickle), its card (JSON + Markdown) and, on
+request, trust."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 from .explanations import global_importances
 from ..features.table import FeatureTable
 from ..io.atomic import write_text_atomic
-from .model import build_artefact, save_artefact
+from .model import MODEL_FILE, build_artefact, save_artefact
 from .card import build_card, card_markdown
 from .trust import add_trusted
 from .nested_cv import TrainingResult
@@ -30,7 +31,7 @@ def save_training_result(result: TrainingResult, table: FeatureTable, directory:
                          extractor_settings: Mapping[str, Any], synthetic: bool = False, description: str = "",
                          command: str = "", skipped: Sequence[Any] = (), manifest: Optional[Mapping[str, Any]] = None,
                          trust: bool = False, registry_path: Optional[str] = None,
-                         model_file: str = "model.joblib", card_stem: str = "model_card") -> SavedModel:
+                         model_file: str = MODEL_FILE, card_stem: str = "model_card") -> SavedModel:
     """Write ``<directory>/<model_file>`` and the card; ``trust`` records the file's hash in the user's registry (or
     ``registry_path``). ``table`` is the training feature table (for global importances)."""
     final = result.final

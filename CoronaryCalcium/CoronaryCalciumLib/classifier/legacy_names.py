@@ -1,8 +1,8 @@
 """Module names of models saved before the core was grouped into stage packages (version 1.x layout).
 
-A trained model is a joblib pickle: it names the classes it holds by module (``CoronaryCalciumLib.correlation_filter``
-then, ``CoronaryCalciumLib.classifier.correlation_filter`` now). ``old_module_names()`` lets such files load unchanged,
-so the shipped models and every model a user has trained keep their SHA-256 and their predictions.
+An old model file is a joblib pickle: it names the classes it holds by module (``CoronaryCalciumLib.correlation_filter``
+then, ``CoronaryCalciumLib.classifier.correlation_filter`` now). ``old_module_names()`` lets ``convert-model``
+(``convert.py``, the only place a pickle is still opened) read such files too.
 """
 
 from __future__ import annotations

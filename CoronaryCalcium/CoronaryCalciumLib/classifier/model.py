@@ -1,87 +1,34 @@
 """Trained classifiers: saving them with a model card, loading only trusted ones, predicting and explaining one case.
 
-    model = load_trusted("models/cac_binary_synthetic.joblib")     # or load_shipped("binary")
-    prediction = predict_case(model, ct, region)                   # features -> Prediction
+    model = load_trusted("models/cac_binary_synthetic.model.zip")   # or load_shipped("binary")
+    prediction = predict_case(model, ct, region)                     # features -> Prediction
     prediction.label, prediction.probability, prediction.top_contributions
 
-A model file is a joblib pickle of a plain dict (estimators, feature names, extractor settings, card). Its SHA-256 must
-be in a trusted registry before it is unpickled (see ``model_trust``); a model records the extractor settings it was
-trained with, so prediction always extracts features the same way.
+A model file is a zip of JSON, a skops file and the boosters in their own formats (``model_file``): loading it runs no
+code from the file. Its SHA-256 must still be in a trusted registry (``trust``): a model decides what users are told.
+A model records the extractor settings it was trained with, so prediction always extracts features the same way.
 """
 
 from __future__ import annotations
 
-import io
-import math
 import os
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import InputError
-from .explanations import Explanation, FeatureContribution, FeatureImportance, explain_rows
+from .explanations import Explanation, FeatureImportance, explain_rows
+from .model_file import FORMAT_VERSION, from_bytes, is_model_file, legacy_message, to_bytes
+from .prediction import Prediction
 from .trust import (UntrustedModelError, add_trusted, find_trusted, sha256_bytes, shipped_models_dir,
                           untrusted_message)
 
 ARTEFACT_FORMAT = "coronary-calcium-model"
-ARTEFACT_VERSION = 1
-MODEL_FILE = "model.joblib"
-SHIPPED_FILES = {"binary": "cac_binary_synthetic.joblib", "risk_category": "cac_risk_category_synthetic.joblib"}
-LABEL_TEXT = {"zero": "zero CAC", "non-zero": "non-zero CAC", "none": "no calcium (0)", "minimal": "minimal (1-10)",
-              "mild": "mild (11-100)", "moderate": "moderate (101-400)", "severe": "severe (>400)"}
-
-
-@dataclass
-class Prediction:
-    """Classifier output for one case. ``probability`` is the calibrated probability of ``label``; the contributions
-    explain the model's score for ``label`` (units in ``contribution_units``)."""
-
-    label: str
-    probability: float
-    probabilities: Dict[str, float]
-    task: str
-    top_contributions: List[FeatureContribution]
-    base_value: float
-    contribution_units: str
-    model_name: str
-    model_family: str
-    model_sha256: str
-    feature_set: str
-    synthetic_training: bool
-    warnings: List[str] = field(default_factory=list)
-
-    @property
-    def label_text(self) -> str:
-        return LABEL_TEXT.get(self.label, self.label)
-
-    def summary(self) -> str:
-        """One line, e.g. ``non-zero CAC (probability 0.93; model cac_binary_synthetic, synthetic training data)``."""
-        text = "%s (probability %.2f; model %s" % (self.label_text, self.probability, self.model_name)
-        return text + (", trained on synthetic data only)" if self.synthetic_training else ")")
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {
-            "label": self.label,
-            "label_text": self.label_text,
-            "probability": _round(self.probability),
-            "probabilities": {k: _round(v) for k, v in self.probabilities.items()},
-            "task": self.task,
-            "top_contributions": [c.to_dict() for c in self.top_contributions],
-            "base_value": _round(self.base_value),
-            "contribution_units": self.contribution_units,
-            "model_name": self.model_name,
-            "model_family": self.model_family,
-            "model_sha256": self.model_sha256,
-            "feature_set": self.feature_set,
-            "synthetic_training": self.synthetic_training,
-            "warnings": list(self.warnings),
-        }
-
-
-def _round(value: float, digits: int = 6):
-    value = float(value)
-    return round(value, digits) if math.isfinite(value) else None
+ARTEFACT_VERSION = FORMAT_VERSION
+MODEL_FILE = "model.zip"  # in a train output folder
+MODEL_SUFFIX = ".model.zip"  # a named model file, e.g. the shipped ones
+LEGACY_MODEL_FILE = "model.joblib"
+SHIPPED_FILES = {task: "cac_%s_synthetic%s" % (task, MODEL_SUFFIX) for task in ("binary", "risk_category")}
 
 
 class TrainedModel:
@@ -220,8 +167,8 @@ MODEL_PACKAGES = ("scikit-learn", "xgboost", "lightgbm", "pyradiomics", "torch",
 
 
 def version_warnings(trained_with: Mapping[str, Any]) -> List[str]:
-    """Warnings for packages whose installed version differs from the one the model was trained with (a pickled
-    model may load but behave differently, and features may change)."""
+    """Warnings for packages whose installed version differs from the one the model was trained with (a model
+    may load but behave differently, and features may change)."""
     from importlib.metadata import PackageNotFoundError, version
 
     warnings = []
@@ -263,31 +210,36 @@ def build_artefact(name: str, task: str, class_names: Sequence[str], feature_set
 
 
 def save_artefact(artefact: Mapping[str, Any], path: str) -> str:
-    """Write the model file atomically (joblib, compressed); returns its SHA-256."""
-    import joblib
+    """Write the model file atomically (see ``model_file``); returns its SHA-256."""
+    return write_model_bytes(to_bytes(artefact), path)
 
+
+def write_model_bytes(data: bytes, path: str) -> str:
     from ..io.atomic import atomic_path
-    from .trust import sha256_file
 
     with atomic_path(path) as temporary:
-        joblib.dump(dict(artefact), temporary, compress=3)
-    return sha256_file(path)
+        with open(temporary, "wb") as stream:
+            stream.write(data)
+    return sha256_bytes(data)
 
 
 MAX_MODEL_BYTES = 2 * 10 ** 9  # the tree ensembles train writes are kilobytes to a few hundred MB
 
 
 def resolve_model_path(path: str) -> str:
-    """A model file, or a folder holding ``model.joblib`` (as written by ``train``)."""
+    """A model file, or a folder holding ``model.zip`` (as written by ``train``)."""
     if os.path.isdir(path):
         candidate = os.path.join(path, MODEL_FILE)
         if not os.path.exists(candidate):
+            legacy = os.path.join(path, LEGACY_MODEL_FILE)
+            if os.path.exists(legacy):
+                raise InputError(legacy_message(legacy))
             raise InputError("no %s in %s" % (MODEL_FILE, path))
         path = candidate
     if not os.path.exists(path):
         raise InputError("model not found: %s" % path)
     if not os.path.isfile(path):
-        raise InputError("model %s is not a regular file (a device or pipe?); give a model.joblib file" % path)
+        raise InputError("model %s is not a regular file (a device or pipe?); give a .model.zip file" % path)
     size = os.path.getsize(path)
     if size > MAX_MODEL_BYTES:
         raise InputError("model %s is %.1f GB, more than the %.0f GB a classifier file can be: not a model?"
@@ -299,28 +251,22 @@ def load_trusted(path: str, trust: bool = False, registry_paths: Optional[List[s
                  note: str = "") -> TrainedModel:
     """Load a model whose SHA-256 is in a trusted registry; ``trust=True`` first records it in the user's registry.
 
-    Raises UntrustedModelError (nothing is unpickled) for any other file.
+    Raises InputError for a joblib (pickle) file, saying how to convert it, and UntrustedModelError for a file whose
+    hash is in no registry; nothing is loaded from either.
     """
-    import joblib
-
     path = resolve_model_path(path)
     with open(path, "rb") as stream:
         data = stream.read()
+    if not is_model_file(data):
+        if path.endswith((".joblib", ".pkl", ".pickle")) or data[:1] in (b"\x80", b"x"):
+            raise InputError(legacy_message(path))
+        raise InputError("%s is not a CoronaryCalcium model file" % path)
     digest = sha256_bytes(data)
     if find_trusted(digest, registry_paths) is None:
         if not trust:
             raise UntrustedModelError(untrusted_message(path, digest))
         add_trusted(path, digest, note=note or "trusted with --trust")
-    from .legacy_names import old_module_names
-
-    try:
-        with old_module_names():
-            artefact = joblib.load(io.BytesIO(data))
-    except Exception as error:  # a trusted but damaged or incompatible file
-        raise InputError("cannot load model %s: %s: %s" % (path, type(error).__name__, str(error)[:160])) from None
-    if not isinstance(artefact, dict):
-        raise InputError("%s is not a CoronaryCalcium model file" % path)
-    return TrainedModel(artefact, sha256=digest, path=path)
+    return TrainedModel(from_bytes(data, path), sha256=digest, path=path)
 
 
 def shipped_model_path(task: str = "binary") -> str:

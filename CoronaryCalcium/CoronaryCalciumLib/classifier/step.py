@@ -4,7 +4,7 @@
 takes: ``"shipped"`` (the model in models/, trained on synthetic phantoms), a path to a trusted model file or folder,
 or ``None``/``"none"`` for no classifier. The scores never depend on it: when the classifier cannot run (the shipped
 model is not installed, pyradiomics is missing, the region is too small for texture features) the scores stand and
-the reason goes into the warnings. A model the user names explicitly that cannot be loaded (missing, untrusted) is an
+the reason goes into ``assessment.classifier_not_run`` (and a warning line). A model the user names explicitly that cannot be loaded (missing, untrusted) is an
 error, so a typo is never silently ignored.
 """
 
@@ -15,6 +15,7 @@ from typing import Optional
 from ..errors import CoronaryCalciumError
 from ..pipeline import Classify
 from ..progress import Progress
+from .prediction import ClassifierNotRun
 
 NO_CLASSIFIER = ("none", "off", "")
 SHIPPED = "shipped"
@@ -52,16 +53,21 @@ def classifier_step(spec: Optional[str], trust: bool = False, top: int = 5, prog
 
     def classify(ct, region, assessment) -> None:
         if model is None:
-            assessment.extra_warnings.append("classifier not run: %s" % failure)
+            _not_run(assessment, failure)
             return
         from .model import predict_case
 
         try:
             prediction = predict_case(model, ct, region, progress=progress, top=top)
         except (CoronaryCalciumError, ImportError) as error:
-            assessment.extra_warnings.append("classifier not run: %s" % error)
+            _not_run(assessment, error)
             return
         assessment.classifier = prediction
         assessment.extra_warnings.extend("classifier: %s" % warning for warning in prediction.warnings)
 
     return classify
+
+
+def _not_run(assessment, error) -> None:
+    assessment.classifier_not_run = ClassifierNotRun(reason=str(error))
+    assessment.extra_warnings.append(assessment.classifier_not_run.warning())

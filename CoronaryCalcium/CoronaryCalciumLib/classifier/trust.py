@@ -1,11 +1,13 @@
-"""Which model files may be loaded: SHA-256 registries, because loading a pickled model runs code.
+"""Which model files may be loaded: SHA-256 registries, because a model decides what a user is told.
 
 A model file is loaded only when the SHA-256 of its bytes is listed in
 - the registry shipped with the project, ``models/registry.json``, or
 - the user's registry, ``<config dir>/coronary-calcium/trusted_models.json`` (``$CORONARY_CALCIUM_CONFIG_DIR`` overrides
   the folder; otherwise ``$XDG_CONFIG_HOME`` or ``~/.config``; ``%APPDATA%`` on Windows), where a hash lands only by an
   explicit act: training a model yourself, or ``--trust`` on the command line.
-The hash is taken from the very bytes that are then unpickled, so a file swapped after the check is never loaded.
+The hash is taken from the very bytes that are then loaded, so a file swapped after the check is never loaded. Model
+files hold no pickle (``model_file``); the registry keeps a changed or unknown file from giving verdicts, and guards
+the one place a pickle is still opened: ``convert-model`` of an old joblib file.
 """
 
 from __future__ import annotations
@@ -137,6 +139,6 @@ def add_trusted(path: str, sha256: str, name: str = "", task: str = "", note: st
 
 
 def untrusted_message(path: str, sha256: str) -> str:
-    return ("refusing to load model %s: its SHA-256 %s... is in no trusted registry (%s). A model file runs code when "
-            "loaded; if you made it or trust its source, load it once with --trust to record its hash"
+    return ("refusing to load model %s: its SHA-256 %s... is in no trusted registry (%s); if you made "
+            "it or trust its source, load it once with --trust to record its hash"
             % (path, sha256[:16], ", ".join(registries()) or "none found"))

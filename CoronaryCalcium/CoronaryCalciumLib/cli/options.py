@@ -112,7 +112,7 @@ def add_classifier_options(parser: argparse.ArgumentParser) -> None:
                             "synthetic phantoms, not clinically validated; 'none': no classifier")
     group.add_argument("--trust", action="store_true",
                        help="record --model's SHA-256 in your trusted-model registry before loading it "
-                            "(loading a model runs code: trust only files you made or know)")
+                            "(a model decides what you are told: trust only files you made or know)")
 
 
 def calibration_factor(value: Optional[str]) -> Optional[float]:

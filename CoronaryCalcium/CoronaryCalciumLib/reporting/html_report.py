@@ -9,10 +9,12 @@ from __future__ import annotations
 import base64
 import html
 import io
-from typing import Any, Dict, List, Optional, Sequence
+import math
+from typing import List, Sequence
 
 import numpy as np
 
+from ..classifier.explanations import FeatureContribution
 from ..result import Assessment
 from ..region.arteries import ARTERIES_AND_UNASSIGNED, ARTERY_COLORS
 
@@ -96,25 +98,14 @@ def slice_figures(case: Assessment, slices: Sequence[int]) -> List[str]:
     return images
 
 
-def top_features(classifier: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The classifier's per-case top feature contributions as [{feature, contribution, value?}], if any."""
-    if not classifier:
-        return []
-    for key in ("top_contributions", "top_features", "contributions"):
-        items = classifier.get(key)
-        if items:
-            return [dict(item) if isinstance(item, dict) else {"feature": item[0], "contribution": item[1]}
-                    for item in items]
-    return []
-
-
-def feature_figure(features: List[Dict[str, Any]], axis_label: str) -> str:
+def feature_figure(features: Sequence[FeatureContribution], axis_label: str) -> str:
+    """Horizontal bars of the TreeSHAP contributions (defined ones), largest at the top."""
     from ..classifier.explanations import display_name
 
     plt = _matplotlib()
-    features = [item for item in features if item.get("contribution") is not None]
-    names = [display_name(str(item["feature"])) for item in features][::-1]
-    values = [float(item["contribution"]) for item in features][::-1]
+    features = [item for item in features if math.isfinite(item.contribution)]
+    names = [display_name(item.feature) for item in features][::-1]
+    values = [float(item.contribution) for item in features][::-1]
     figure, axis = plt.subplots(figsize=(6.5, 0.35 * len(names) + 0.8))
     axis.barh(names, values, color=["#c0392b" if v > 0 else "#2e86c1" for v in values])
     axis.axvline(0, color="black", linewidth=0.6)
@@ -159,22 +150,20 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
         parts.append(_row(["Image noise", "%s; %s" % (noise, verdict)]))
     parts.append("</table>")
 
-    classifier = data.get("classifier")
+    prediction = case.classifier
     parts.append("<h2>Classifier</h2>")
-    if classifier:
-        verdict = classifier.get("label_text") or classifier.get("label")
-        probability = classifier.get("probability")
-        parts.append("<p>Verdict: <b>%s</b>%s. Model: %s.</p>" % (
-            html.escape(str(verdict)), "" if probability is None else " (probability %.2f)" % probability,
-            html.escape(str(classifier.get("model_name", "unnamed")))))
-        features = top_features(classifier)
-        if features:
-            label = "TreeSHAP contribution to '%s' (%s)" % (verdict, classifier.get("contribution_units", ""))
+    if prediction is not None:
+        parts.append("<p>Verdict: <b>%s</b> (probability %.2f). Model: %s.</p>" % (
+            html.escape(prediction.label_text), prediction.probability, html.escape(prediction.model_name)))
+        if prediction.top_contributions:
+            label = "TreeSHAP contribution to '%s' (%s)" % (prediction.label_text, prediction.contribution_units)
             parts.append("<p>Features that pushed this verdict most:</p>")
-            parts.append('<img alt="top features" src="%s">' % feature_figure(features, label))
-        if classifier.get("synthetic_training"):
+            parts.append('<img alt="top features" src="%s">' % feature_figure(prediction.top_contributions, label))
+        if prediction.synthetic_training:
             parts.append("<p><b>The model was trained on synthetic phantoms only and is not clinically validated.</b>"
                          "</p>")
+    elif case.classifier_not_run is not None:
+        parts.append("<p>The classifier did not run: %s.</p>" % html.escape(case.redact(case.classifier_not_run.reason)))
     else:
         parts.append("<p>No classifier was run for this case.</p>")
 

@@ -36,6 +36,8 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
         if prediction.top_contributions:
             lines.append("    top features: %s" % ", ".join(
                 "%s %+.2f" % (c.feature, c.contribution) for c in prediction.top_contributions[:3]))
+    elif assessment.classifier_not_run is not None:
+        lines.append("  Classifier       not run: %s" % assessment.classifier_not_run.reason)
     lines.append("")
     lines.append("  %-11s %10s %12s %10s %10s %8s" % ("artery", "Agatston", "volume mm3", "mass mg", "integr. mg",
                                                       "lesions"))
