@@ -124,6 +124,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_scoring.py
 	$(BIN)/python benchmarks/bench_features.py
 	$(BIN)/python benchmarks/bench_batch.py
+	$(BIN)/python benchmarks/bench_speed.py
 
 # retrain the shipped classifiers on a fresh synthetic cohort (about 10 min on 2 cores)
 shipped-model: setup

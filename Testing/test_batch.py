@@ -237,3 +237,23 @@ def test_dask_local_cluster_on_loopback(cohort, tmp_path):
     assert len(report.rows) == 4 and report.failed == []
     for case in cases:
         assert os.path.isfile(os.path.join(str(tmp_path / "out"), case.id, "result.json"))
+
+
+def test_one_batch_loads_the_classifier_model_once_for_all_its_cases(cohort, tmp_path, monkeypatch):
+    from CoronaryCalciumLib.classifier import step
+    from CoronaryCalciumLib.errors import InputError
+
+    loads = []
+
+    def counting_load_model(spec, trust=False):  # counts the loads; refusing keeps the cases fast (no radiomics)
+        loads.append(spec)
+        raise InputError("model refused by the test")
+
+    monkeypatch.setattr(step, "load_model", counting_load_model)
+    cases = [case for case in discover([str(cohort)]) if os.path.basename(case.image).startswith("case")]
+    options = BatchOptions(model="shipped")
+    rows = run_batch(cases, str(tmp_path / "out"), options, workers=1, progress_bar=False).rows
+    assert len(rows) == 4 and all(row["status"] == "ok" for row in rows)
+    assert loads == ["shipped"]
+    run_batch(cases, str(tmp_path / "again"), options, workers=1, progress_bar=False)
+    assert loads == ["shipped", "shipped"]  # a new run loads it afresh

@@ -105,3 +105,26 @@ def test_importing_a_stage_package_imports_none_of_its_heavy_modules():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(LIB))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+# Loaded = executed: a module ``_lazy.lazy_module`` registered but nobody used yet has no submodules loaded.
+_HEAVY_LOADED = ("import sys; "
+                 "heavy = ('radiomics', 'sklearn', 'SimpleITK', 'pydicom', 'torch', 'matplotlib', 'scipy.ndimage.', "
+                 "'scipy.stats.', 'scipy.spatial.'); "
+                 "print(','.join(sorted({h for h in heavy for m in sys.modules if m == h or m.startswith(h)})))")
+
+
+@pytest.mark.parametrize("module", ["CoronaryCalciumLib.result", "CoronaryCalciumLib.cli.main",
+                                    "CoronaryCalciumLib.scoring.agatston", "CoronaryCalciumLib.io.ct"])
+def test_the_result_type_and_the_command_line_entry_load_no_heavy_library(module):
+    code = "import %s; %s" % (module, _HEAVY_LOADED)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(LIB))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_a_lazily_imported_library_loads_on_first_use():
+    code = "import CoronaryCalciumLib.scoring.agatston as a; a.ndimage.label; " + _HEAVY_LOADED
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(LIB))
+    assert result.returncode == 0, result.stderr
+    assert "scipy.ndimage." in result.stdout

@@ -19,3 +19,22 @@ def lazy_api(package: str, api: Dict[str, str]) -> Tuple[Callable[[str], object]
         return sorted(api)
 
     return __getattr__, __dir__
+
+
+def lazy_module(name: str):
+    """The module ``name``, executed on its first attribute access (``importlib.util.LazyLoader``): for a heavy
+    library (scipy.ndimage, scipy.stats) used by a few functions of a module that light imports (``result``) reach."""
+    import sys
+    import importlib.util
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError("No module named %r" % name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module

@@ -23,7 +23,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from .io.ct import IMAGE_SUFFIXES
 from .io.dicom import find_series
@@ -205,9 +205,23 @@ def _write_dicom_folder(dicom_out: str, case_id: str, result) -> None:
         shutil.rmtree(temporary, ignore_errors=True)
 
 
+# The classifier step of this process by (model spec, the model file's modification time): a worker loads the model for
+# its first case and reuses it for the others (emptied when a run starts in this process).
+_CLASSIFIERS: Dict[Tuple[Optional[str], Optional[float]], object] = {}
+
+
+def process_classifier(spec: Optional[str]):
+    """The ``classifier_step`` for ``spec``, made (its model loaded) once per process and model file."""
+    from .classifier.step import classifier_step
+
+    key = (spec, os.path.getmtime(spec) if spec and os.path.exists(spec) else None)
+    if key not in _CLASSIFIERS:
+        _CLASSIFIERS[key] = classifier_step(spec)  # a model that cannot be loaded raises here, for each case
+    return _CLASSIFIERS[key]
+
+
 def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, object]:
     """Assess one case and write its outputs atomically; returns its summary row (never raises for bad input)."""
-    from .classifier.step import classifier_step
     from .io.ct import load_ct
     from .reporting.case_files import write_case_outputs
     from .pipeline import assess_case
@@ -224,7 +238,7 @@ def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, o
         mask = case.mask if options.totalseg is None else None
         result = assess_case(case.image, mask, options.settings, labels=options.labels,
                              series_uid=case.series_uid, case_id=case.id, totalseg=_case_totalseg(case, options),
-                             classify=classifier_step(options.model))
+                             classify=process_classifier(options.model))
         write_case_outputs(temporary, result, include_phi=options.include_phi, report=options.report)
         if options.dicom_out:
             _write_dicom_folder(options.dicom_out, case.id, result)
@@ -417,6 +431,7 @@ def _execute(cases: List[CaseSpec], out_dir: str, options: BatchOptions, workers
     """Yield summary rows as cases finish."""
     if not cases:
         return
+    _CLASSIFIERS.clear()
     if scheduler:
         yield from _execute_dask(cases, out_dir, options, scheduler)
     elif workers <= 1:

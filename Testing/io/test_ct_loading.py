@@ -226,3 +226,21 @@ def test_a_slice_with_another_pixel_spacing_under_the_same_series_uid_is_refused
     ds.save_as(last)
     with pytest.raises(InputError, match="mixes pixel spacings"):
         load_ct(folder)
+
+
+def test_each_dicom_file_of_a_series_is_parsed_once_and_gives_the_same_volume(tmp_path, monkeypatch):
+    from support.synthetic import write_dicom_series
+
+    array = _small_ct_array()
+    folder = write_dicom_series(str(tmp_path / "series"), array)
+    opened = []
+    real_dcmread = pydicom.dcmread
+
+    def counting_dcmread(path, *args, **kwargs):
+        opened.append(path)
+        return real_dcmread(path, *args, **kwargs)
+
+    monkeypatch.setattr(pydicom, "dcmread", counting_dcmread)  # counts the parses; the loader itself runs unchanged
+    ct = load_ct(folder)
+    assert len(opened) == len(os.listdir(folder)) == array.shape[0]
+    assert np.array_equal(ct.array, array)

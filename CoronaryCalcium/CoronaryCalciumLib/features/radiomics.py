@@ -72,7 +72,8 @@ class RadiomicsExtractor(FeatureExtractor):
     name = "radiomics"
 
     def __init__(self, params: Optional[Mapping[str, Any]] = None, labels: Optional[Sequence[int]] = None,
-                 margin_voxels: int = CROP_MARGIN_VOXELS):
+                 margin_voxels: int = CROP_MARGIN_VOXELS, fast_shape: bool = True):
+        self.fast_shape = bool(fast_shape)  # same values either way (features/fast_shape.py), so not a setting
         self.params = _plain(dict(params)) if params is not None else load_params()
         self.labels = sorted(int(v) for v in labels) if labels else None
         self.margin_voxels = int(margin_voxels)
@@ -140,7 +141,8 @@ class RadiomicsExtractor(FeatureExtractor):
         label = int(self.params.get("setting", {}).get("label", 1))
         progress(0.1, "radiomics: %d voxels in region" % cropped.voxels)
         try:
-            raw = extractor.execute(cropped.image, cropped.mask, label=label)
+            with self._shape_routine():
+                raw = extractor.execute(cropped.image, cropped.mask, label=label)
         except ValueError as error:
             raise RegionError("region of interest (%d voxels) is too small or thin for radiomics: %s"
                               % (cropped.voxels, _first_line(error))) from None
@@ -151,6 +153,13 @@ class RadiomicsExtractor(FeatureExtractor):
         if not values:
             raise RegionError("radiomics returned no features for the region of interest (%d voxels)" % cropped.voxels)
         return values
+
+    def _shape_routine(self):
+        from contextlib import nullcontext
+
+        from .fast_shape import fast_shape
+
+        return fast_shape() if self.fast_shape else nullcontext()
 
     def _pyradiomics_extractor(self):
         try:

@@ -157,7 +157,7 @@ def _series_uid_of(path: str) -> Optional[str]:
 
 
 def _load_dicom_folder(folder: str, series_uid: Optional[str], single: Optional[str] = None) -> CTVolume:
-    series = find_series(folder)
+    series = find_series(folder, keep_headers=True)
     if not series and _has_image_files(folder):
         raise InputError("%s holds no DICOM series; pass the NIfTI/NRRD/MHA file itself" % folder)
     info, notes = choose_series(series, folder, series_uid)

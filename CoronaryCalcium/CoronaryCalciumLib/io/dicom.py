@@ -27,6 +27,9 @@ class SeriesInfo:
     description: str
     files: List[str]
     folder: str
+    # path -> header parsed while finding the series (``find_series(keep_headers=True)``), pixel data deferred: the
+    # series is then read from these, each file's header parsed once.
+    headers: Dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_files(self) -> int:
@@ -38,11 +41,18 @@ class SeriesInfo:
         return text + (" '%s'" % self.description if self.description else "")
 
 
-def _read_header(path: str):
+_DEFER_SIZE = "16 KB"  # elements larger than this (pixel data) are read from the file when first used
+
+
+def _read_header(path: str, defer_pixels: bool = False):
+    """The file's header (a pydicom Dataset), or None when it is not DICOM. ``defer_pixels``: keep the pixel data
+    element, its value read from the file on first use, so the same Dataset can give the pixels later."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     try:
+        if defer_pixels:
+            return pydicom.dcmread(path, defer_size=_DEFER_SIZE)
         return pydicom.dcmread(path, stop_before_pixels=True)
     except (InvalidDicomError, OSError, ValueError, TypeError, AttributeError, EOFError):
         return None
@@ -65,13 +75,15 @@ def _series_key(ds) -> str:
     return "no-uid:" + "|".join(parts)
 
 
-def find_series(folder: str) -> List[SeriesInfo]:
-    """All DICOM image series below ``folder`` (recursively), largest first. Files that are not DICOM are skipped."""
+def find_series(folder: str, keep_headers: bool = False) -> List[SeriesInfo]:
+    """All DICOM image series below ``folder`` (recursively), largest first. Files that are not DICOM are skipped.
+    ``keep_headers``: keep each file's parsed header in ``SeriesInfo.headers`` for ``read_series`` (to load one series;
+    leave it off when only listing many)."""
     groups: Dict[Tuple[str, str], SeriesInfo] = {}
     for root, _dirs, names in os.walk(folder):
         for name in sorted(names):
             path = os.path.join(root, name)
-            ds = _read_header(path)
+            ds = _read_header(path, defer_pixels=keep_headers)
             if ds is None or not hasattr(ds, "Rows") or not hasattr(ds, "ImagePositionPatient"):
                 continue  # RTSTRUCT, SR, presentation states...
             key = (_series_key(ds), root if not getattr(ds, "SeriesInstanceUID", "") else "")
@@ -86,6 +98,8 @@ def find_series(folder: str) -> List[SeriesInfo]:
                 )
                 groups[key] = info
             info.files.append(path)
+            if keep_headers:
+                info.headers[path] = ds
     return sorted(groups.values(), key=lambda s: (-s.n_files, s.uid))
 
 
@@ -192,7 +206,7 @@ def _stacking_order(info: SeriesInfo):
     """(path, header) pairs, slice positions (LPS mm), distances along the normal and the stacking order of a series."""
     headers = []
     for path in info.files:
-        ds = _read_header(path)
+        ds = info.headers.get(path) or _read_header(path)
         if ds is not None:
             headers.append((path, ds))
     first = headers[0][1]
@@ -267,10 +281,13 @@ def read_series(info: SeriesInfo) -> DicomSeriesData:
     dtype = np.int16 if integer_rescale else np.float32
     array = np.empty((len(headers), rows, cols), dtype=dtype)
     for out_index, header_index in enumerate(order):
-        path = headers[header_index][0]
+        path, ds = headers[header_index]
         try:
-            ds = pydicom.dcmread(path)
+            if "PixelData" not in ds:  # a header read without pixels: read the file
+                ds = pydicom.dcmread(path)
             pixels = ds.pixel_array
+            if ds is info.headers.get(path):
+                del ds.PixelData  # the header stays; its pixel bytes and decoded array are not kept twice
         except Exception as error:  # decoder missing, truncated pixel data...
             raise InputError("cannot decode pixel data of %s: %s" % (os.path.basename(path), error)) from None
         slope = float(getattr(ds, "RescaleSlope", 1) or 1)

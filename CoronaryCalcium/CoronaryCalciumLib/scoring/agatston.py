@@ -27,7 +27,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-from scipy import ndimage
 
 from . import image_quality, lesion_filters
 from .categories import Category, categorise
@@ -38,6 +37,9 @@ from ..io.ct import CTVolume
 from ..errors import ContrastError, InputError, RegionError
 from ..region.mask import RegionOfInterest, bounding_box
 from ..region.arteries import ARTERIES, ARTERIES_AND_UNASSIGNED, UNASSIGNED
+from .._lazy import lazy_module
+
+ndimage = lazy_module("scipy.ndimage")  # loaded when scoring runs, not when result imports CalciumScore
 
 REFERENCE_INCREMENT_MM = 3.0
 STANDARD_WEIGHT_BOUNDS_HU = (130.0, 200.0, 300.0, 400.0)

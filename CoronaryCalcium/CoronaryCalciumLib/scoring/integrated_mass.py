@@ -47,9 +47,11 @@ from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from scipy import ndimage, stats
 
 from ..errors import InputError
+from .._lazy import lazy_module
+
+ndimage, stats = lazy_module("scipy.ndimage"), lazy_module("scipy.stats")  # loaded on first use (issue 15)
 
 ESTIMATORS = ("local", "trimmed_mean_per_slice", "trimmed_mean", "median_per_slice", "median")
 TRIM_FRACTION = 0.1
