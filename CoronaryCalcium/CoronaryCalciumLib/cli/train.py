@@ -113,7 +113,8 @@ def cohort_features(args: argparse.Namespace, cases, extractor_names, progress):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..classifier.cohort import available_tasks, labels_for_task, read_manifest
+    from ..classifier.cohort import available_tasks, labels_for_task
+    from ..io.manifest import read_manifest
     from ..features.table import spec_extractors
     from ..classifier.artefact import save_training_result
     from ..classifier.trust import sha256_file, user_registry_path
