@@ -14,7 +14,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "phantom",
         help="generate synthetic cardiac CT phantoms with ground truth",
-        description="Generate a synthetic non-contrast cardiac CT (or a non-gated chest CT) with coronary calcium, "
+        description="Generate a synthetic non-contrast (or, with --contrast, contrast-enhanced) cardiac CT (or a non-gated "
+                    "chest CT) with coronary calcium, "
                     "TotalSegmentator-like masks and a truth JSON (every plaque; reference Agatston, volume and mass "
                     "per artery). Deterministic: the same seed and options give the same files. With --cohort N, "
                     "write N varied cases and OUT/manifest.csv; with --qrm, the QRM calcification-insert replica.",
