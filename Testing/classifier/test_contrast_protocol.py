@@ -115,3 +115,21 @@ def test_too_few_non_contrast_cases_per_class_are_refused_before_training():
     table, labels, contrast = mixed_cohort(n_plain=6, n_contrast=30)
     with pytest.raises(InputError, match="nested CV"):
         run_contrast_protocol(table, labels, contrast, TrainingConfig(**CONFIG))
+
+
+def test_a_case_without_a_contrast_column_is_settled_by_the_detection_and_says_so():
+    from CoronaryCalciumLib.classifier.cohort import settle_contrast
+    from CoronaryCalciumLib.io.manifest import ManifestCase
+    from CoronaryCalciumLib.scoring.contrast import ContrastCheck
+
+    enhanced = ContrastCheck(enhanced=True, evidence=["median 310 HU"], median_hu=310.0, reference="blood pool")
+    plain = ContrastCheck(enhanced=False, median_hu=41.0, reference="blood pool")
+    unstated = ManifestCase("a", "a.nii")
+    settle_contrast(unstated, enhanced)
+    assert unstated.contrast is True and unstated.contrast_source == "detected, contrast-enhanced: median 310 HU"
+    other = ManifestCase("b", "b.nii")
+    settle_contrast(other, plain)
+    assert other.contrast is False and "no enhancement found (blood-pool median 41 HU" in other.contrast_source
+    stated = ManifestCase("c", "c.nii", contrast=False, contrast_source="manifest")
+    settle_contrast(stated, enhanced)  # the manifest decides; the disagreement is said
+    assert stated.contrast is False and stated.contrast_source.startswith("manifest (the detection disagrees")
