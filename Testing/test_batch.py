@@ -94,7 +94,7 @@ def test_segmentations_and_report_read_back(cohort, tmp_path):
     cases = [case for case in discover([str(cohort)]) if "case0" in case.image]
     report = run_batch(cases, out, BatchOptions(), progress_bar=False, log=lambda message: None)
     assert report.failed == []
-    folder = os.path.join(out, cases[0].id)
+    folder = os.path.join(out, cases[0].case_id)
     calcium = slicerio.read_segmentation(os.path.join(folder, "calcium.seg.nrrd"))
     assert sorted(s["name"] for s in calcium["segments"]) == ["LAD calcium", "RCA calcium"]
     lad = next(s for s in calcium["segments"] if s["name"] == "LAD calcium")
@@ -236,7 +236,7 @@ def test_dask_local_cluster_on_loopback(cohort, tmp_path):
                            scheduler=cluster.scheduler_address, progress_bar=False, log=lambda message: None)
     assert len(report.rows) == 4 and report.failed == []
     for case in cases:
-        assert os.path.isfile(os.path.join(str(tmp_path / "out"), case.id, "result.json"))
+        assert os.path.isfile(os.path.join(str(tmp_path / "out"), case.case_id, "result.json"))
 
 
 def test_one_batch_loads_the_classifier_model_once_for_all_its_cases(cohort, tmp_path, monkeypatch):

@@ -16,7 +16,6 @@ paths; patient name and ID appear only with ``include_phi``. Log lines carry IDs
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import shutil
 import sys
@@ -28,6 +27,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 from .io.ct import IMAGE_SUFFIXES
 from .io.dicom import find_series
 from .errors import CoronaryCalciumError, InputError
+from .io.manifest import ManifestCase, pseudonym
+from .io.manifest import read_manifest as _read_manifest
 from .scoring.agatston import ScoringSettings
 
 MASK_MARKERS = ("_mask", ".mask")
@@ -37,16 +38,6 @@ SUMMARY_COLUMNS = ("id", "status", "error", "agatston", "volume_mm3", "mass_mg",
                    "category_reliable", "noise_hu", "excluded_lesions")
 PHI_COLUMNS = ("image", "patient_name", "patient_id")
 PARTIAL = ".partial-"
-
-
-@dataclass
-class CaseSpec:
-    """One case to assess: its ID, CT path (file or DICOM folder), optional mask and DICOM series."""
-
-    id: str
-    image: str
-    mask: Optional[str] = None
-    series_uid: Optional[str] = None
 
 
 @dataclass
@@ -61,11 +52,6 @@ class BatchOptions:
     force: bool = False
     model: Optional[str] = None  # classifier: "shipped", a trusted model path, or None (none)
     dicom_out: Optional[str] = None  # also write each case's DICOM SEG, SR and PDF to dicom_out/<id>/ (carry PHI)
-
-
-def pseudonym(key: str) -> str:
-    # surrogateescape: a path whose name is not UTF-8 hashes its own bytes (a UTF-8 path hashes as before)
-    return "case-" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 def _is_image_file(name: str) -> bool:
@@ -99,38 +85,15 @@ def _sibling_mask(folder: str, name: str, names: Iterable[str]) -> Optional[str]
     return None
 
 
-def read_manifest(path: str) -> List[CaseSpec]:
-    """Cases from a CSV with columns image and optional mask, id (relative paths are relative to the CSV)."""
-    base = os.path.dirname(os.path.abspath(path))
-    from .io.integrity import read_csv_rows
-
-    _columns, rows = read_csv_rows(path)
-    if not rows or "image" not in rows[0]:
-        raise InputError("manifest %s needs a column 'image' (optional: mask, id)" % path)
-    cases = []
-    for number, row in enumerate(rows, start=2):
-        image = (row.get("image") or "").strip()
-        if not image:
-            raise InputError("manifest %s line %d has no image" % (path, number))
-        image = image if os.path.isabs(image) else os.path.join(base, image)
-        mask = (row.get("mask") or "").strip() or None
-        if mask and not os.path.isabs(mask):
-            mask = os.path.join(base, mask)
-        case_id = (row.get("id") or "").strip() or pseudonym(os.path.abspath(image))
-        cases.append(CaseSpec(id=_safe_id(case_id), image=image, mask=mask))
-    return cases
+def read_manifest(path: str) -> List[ManifestCase]:
+    """Cases from a manifest CSV: column image and optional mask, id (relative paths are relative to the CSV); an
+    unnamed case gets a pseudonym."""
+    return _read_manifest(path, ids="pseudonym", require_mask=False, labelled=False)
 
 
-def _safe_id(case_id: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in case_id).strip(".")
-    if not safe:
-        raise InputError("case ID '%s' has no usable characters" % case_id)
-    return safe
-
-
-def discover(inputs: List[str], mask: Optional[str] = None) -> List[CaseSpec]:
+def discover(inputs: List[str], mask: Optional[str] = None) -> List[ManifestCase]:
     """Every case named by ``inputs`` (files, folders, manifest CSVs), in a stable order, IDs unique."""
-    cases: List[CaseSpec] = []
+    cases: List[ManifestCase] = []
     for item in inputs:
         if not os.path.exists(item):
             raise InputError("input not found: %s" % item)
@@ -139,34 +102,34 @@ def discover(inputs: List[str], mask: Optional[str] = None) -> List[CaseSpec]:
         elif os.path.isdir(item):
             cases.extend(_discover_folder(item))
         else:
-            cases.append(CaseSpec(id=pseudonym(os.path.abspath(item)), image=item))
+            cases.append(ManifestCase(case_id=pseudonym(os.path.abspath(item)), image=item))
     if mask:
         if len(cases) != 1:
             raise InputError("--mask goes with a single case; give per-case masks in a manifest CSV")
         cases[0].mask = mask
     seen: Dict[str, int] = {}
     for case in cases:
-        if case.id in seen:
-            raise InputError("case ID %s appears twice; IDs must be unique" % case.id)
-        seen[case.id] = 1
+        if case.case_id in seen:
+            raise InputError("case ID %s appears twice; IDs must be unique" % case.case_id)
+        seen[case.case_id] = 1
     return cases
 
 
-def _discover_folder(folder: str) -> List[CaseSpec]:
+def _discover_folder(folder: str) -> List[ManifestCase]:
     cases = []
     all_series = find_series(folder)
     for series in all_series:
         key = series.uid or os.path.abspath(series.folder)
-        cases.append(CaseSpec(id=pseudonym(key), image=series.folder, series_uid=series.uid or None))
+        cases.append(ManifestCase(case_id=pseudonym(key), image=series.folder, series_uid=series.uid or None))
     dicom_files = {path for series in all_series for path in series.files}
     for root, _dirs, names in os.walk(folder):
         for name in sorted(names):
             path = os.path.join(root, name)
             if path in dicom_files or not _is_image_file(name) or _is_mask_name(name) or _is_non_image_dicom(path):
                 continue
-            cases.append(CaseSpec(id=pseudonym(os.path.abspath(path)), image=path,
+            cases.append(ManifestCase(case_id=pseudonym(os.path.abspath(path)), image=path,
                                   mask=_sibling_mask(root, name, names)))
-    return sorted(cases, key=lambda case: case.id)
+    return sorted(cases, key=lambda case: case.case_id)
 
 
 def _is_non_image_dicom(path: str) -> bool:
@@ -180,7 +143,7 @@ def _is_non_image_dicom(path: str) -> bool:
     return header is not None and not hasattr(header, "ImagePositionPatient")
 
 
-def _mask_paths(message: str, case: CaseSpec) -> str:
+def _mask_paths(message: str, case: ManifestCase) -> str:
     """Replace the case's input paths (and file names: any name with a non-letter, such as an extension) by
     placeholders, so logs and summaries carry no names that may identify a patient."""
     for path, label in ((case.image, "<image>"), (case.mask, "<mask>")):
@@ -220,16 +183,16 @@ def process_classifier(spec: Optional[str]):
     return _CLASSIFIERS[key]
 
 
-def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, object]:
+def run_case(case: ManifestCase, out_dir: str, options: BatchOptions) -> Dict[str, object]:
     """Assess one case and write its outputs atomically; returns its summary row (never raises for bad input)."""
     from .io.ct import load_ct
     from .reporting.case_files import write_case_outputs
     from .pipeline import assess_case
 
-    final = os.path.join(out_dir, case.id)
+    final = os.path.join(out_dir, case.case_id)
     if os.path.isdir(final) and not options.force:
         return summary_row_from_folder(case, final, options)
-    temporary = os.path.join(out_dir, ".%s%s%s" % (case.id, PARTIAL, uuid.uuid4().hex[:8]))
+    temporary = os.path.join(out_dir, ".%s%s%s" % (case.case_id, PARTIAL, uuid.uuid4().hex[:8]))
     try:
         if not case.mask and options.totalseg is None:
             load_ct(case.image, series_uid=case.series_uid)  # a broken image is the first thing to report
@@ -237,11 +200,11 @@ def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, o
                              "image, or --mask) or a TotalSegmentator region (--region heart|coronary)")
         mask = case.mask if options.totalseg is None else None
         result = assess_case(case.image, mask, options.settings, labels=options.labels,
-                             series_uid=case.series_uid, case_id=case.id, totalseg=_case_totalseg(case, options),
+                             series_uid=case.series_uid, case_id=case.case_id, totalseg=_case_totalseg(case, options),
                              classify=process_classifier(options.model))
         write_case_outputs(temporary, result, include_phi=options.include_phi, report=options.report)
         if options.dicom_out:
-            _write_dicom_folder(options.dicom_out, case.id, result)
+            _write_dicom_folder(options.dicom_out, case.case_id, result)
         _replace_folder(temporary, final)
     except CoronaryCalciumError as error:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -254,7 +217,7 @@ def run_case(case: CaseSpec, out_dir: str, options: BatchOptions) -> Dict[str, o
     return summary_row_from_folder(case, final, options)
 
 
-def _case_totalseg(case: CaseSpec, options: BatchOptions):
+def _case_totalseg(case: ManifestCase, options: BatchOptions):
     """The TotalSegmentator settings of one case: existing masks paired with it by name when ``--totalseg-output``
     holds one subfolder per case (named after the image, e.g. ``LUNG1-001/heart.nii.gz``, or after the case ID)."""
     settings = options.totalseg
@@ -266,7 +229,7 @@ def _case_totalseg(case: CaseSpec, options: BatchOptions):
     from .region.totalseg_region import existing_output_for
 
     return replace(settings, existing_output=existing_output_for(settings.existing_output,
-                                                                 [case_name(case.image), case.id]))
+                                                                 [case_name(case.image), case.case_id]))
 
 
 def _replace_folder(source: str, target: str) -> None:
@@ -279,15 +242,15 @@ def _replace_folder(source: str, target: str) -> None:
         os.rename(source, target)
 
 
-def failed_row(case: CaseSpec, message: str, options: BatchOptions) -> Dict[str, object]:
+def failed_row(case: ManifestCase, message: str, options: BatchOptions) -> Dict[str, object]:
     row: Dict[str, object] = {column: "" for column in SUMMARY_COLUMNS}
-    row.update(id=case.id, status="failed", error=message)
+    row.update(id=case.case_id, status="failed", error=message)
     if options.include_phi:
         row["image"] = case.image
     return row
 
 
-def summary_row_from_folder(case: CaseSpec, folder: str, options: BatchOptions) -> Dict[str, object]:
+def summary_row_from_folder(case: ManifestCase, folder: str, options: BatchOptions) -> Dict[str, object]:
     """The summary row of a finished case, read back from its result.json."""
     import json
 
@@ -295,7 +258,7 @@ def summary_row_from_folder(case: CaseSpec, folder: str, options: BatchOptions) 
         data = json.load(stream)
     classifier = data.get("classifier") or {}
     row: Dict[str, object] = {
-        "id": case.id, "status": "ok", "error": "",
+        "id": case.case_id, "status": "ok", "error": "",
         "agatston": "%.2f" % data["agatston"], "volume_mm3": "%.2f" % data["volume_mm3"],
         "mass_mg": "" if data["mass_mg"] is None else "%.2f" % data["mass_mg"],
         "classic": data["category"]["classic"], "cac_drs": data["category"]["cac_drs"],
@@ -343,7 +306,7 @@ def write_summary(out_dir: str, rows: List[Dict[str, object]], include_phi: bool
     return path
 
 
-def write_key(out_dir: str, cases: List[CaseSpec]) -> str:
+def write_key(out_dir: str, cases: List[ManifestCase]) -> str:
     from .io.atomic import atomic_path
 
     path = os.path.join(out_dir, "key.csv")
@@ -352,7 +315,7 @@ def write_key(out_dir: str, cases: List[CaseSpec]) -> str:
             writer = csv.writer(stream)
             writer.writerow(("id", "image", "mask", "series_uid"))
             for case in cases:
-                writer.writerow((case.id, case.image, case.mask or "", case.series_uid or ""))
+                writer.writerow((case.case_id, case.image, case.mask or "", case.series_uid or ""))
     return path
 
 
@@ -378,19 +341,19 @@ def _stderr(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-def run_batch(cases: List[CaseSpec], out_dir: str, options: BatchOptions, workers: int = 1,
+def run_batch(cases: List[ManifestCase], out_dir: str, options: BatchOptions, workers: int = 1,
               scheduler: Optional[str] = None, log: Log = _stderr, progress_bar: bool = True) -> BatchReport:
     """Assess ``cases`` into ``out_dir`` with ``workers`` local processes, or on the Dask scheduler at ``scheduler``."""
     os.makedirs(out_dir, exist_ok=True)
     clean_partial(out_dir)
     write_key(out_dir, cases)
-    order = {case.id: index for index, case in enumerate(cases)}
+    order = {case.case_id: index for index, case in enumerate(cases)}
     rows: Dict[str, Dict[str, object]] = {}
     pending = []
     skipped = 0
     for case in cases:
-        if os.path.isdir(os.path.join(out_dir, case.id)) and not options.force:
-            rows[case.id] = summary_row_from_folder(case, os.path.join(out_dir, case.id), options)
+        if os.path.isdir(os.path.join(out_dir, case.case_id)) and not options.force:
+            rows[case.case_id] = summary_row_from_folder(case, os.path.join(out_dir, case.case_id), options)
             skipped += 1
         else:
             pending.append(case)
@@ -427,7 +390,7 @@ def _progress(total: int, enabled: bool):
                 bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]")
 
 
-def _execute(cases: List[CaseSpec], out_dir: str, options: BatchOptions, workers: int, scheduler: Optional[str]):
+def _execute(cases: List[ManifestCase], out_dir: str, options: BatchOptions, workers: int, scheduler: Optional[str]):
     """Yield summary rows as cases finish."""
     if not cases:
         return
@@ -452,7 +415,7 @@ def _execute(cases: List[CaseSpec], out_dir: str, options: BatchOptions, workers
             executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _execute_dask(cases: List[CaseSpec], out_dir: str, options: BatchOptions, scheduler: str):
+def _execute_dask(cases: List[ManifestCase], out_dir: str, options: BatchOptions, scheduler: str):
     try:
         from dask.distributed import Client, as_completed
     except ImportError:

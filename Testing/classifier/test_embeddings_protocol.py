@@ -100,7 +100,8 @@ def test_comparison_report_of_radiomics_embeddings_and_their_combination(tmp_pat
 
 def test_ctfm_cohort_through_extraction_and_nested_cv(tmp_path):
     require_embeddings()
-    from CoronaryCalciumLib.classifier.cohort import extract_cohort, labels_for_task, read_manifest
+    from CoronaryCalciumLib.classifier.cohort import extract_cohort, labels_for_task
+    from CoronaryCalciumLib.io.manifest import read_manifest
     from CoronaryCalciumLib.features.registry import make_extractor
     from support.classifier_cohort import write_cohort
 

@@ -100,7 +100,8 @@ def test_shipped_models_predict_unseen_phantoms(capsys):
 def test_shipped_binary_model_on_an_unseen_cohort(tmp_path, capsys):
     """40 unseen phantoms of the shipped cohort's kind: accuracy with a 95% CI, above the majority-class rate."""
     from CoronaryCalciumLib.classifier.metrics import summarise
-    from CoronaryCalciumLib.classifier.cohort import extract_cohort, labels_for_task, read_manifest
+    from CoronaryCalciumLib.classifier.cohort import extract_cohort, labels_for_task
+    from CoronaryCalciumLib.io.manifest import read_manifest
     from CoronaryCalciumLib.phantom.cohort import generate_cohort
     from CoronaryCalciumLib.phantom.config import MaskImperfections, PhantomConfig
 

@@ -12,7 +12,7 @@ import importlib
 import numpy as np
 import pytest
 
-from support.classifier_cohort import make_case, write_cohort
+from support.classifier_cohort import make_case, train_small_model, write_cohort
 from CoronaryCalciumLib.cli import main
 from CoronaryCalciumLib.errors import InputError
 from CoronaryCalciumLib.classifier.model import load_trusted, predict_case
@@ -34,27 +34,9 @@ def private_config(tmp_path, monkeypatch):
 def trained(tmp_path_factory):
     """One training run shared by the tests below (40 generated cases, quick grid)."""
     root = tmp_path_factory.mktemp("cohort")
-    config_dir = tmp_path_factory.mktemp("config")
-    manifest = write_cohort(str(root / "train"), 40, seed=0)
-    out = str(root / "out")
-    env = {"CORONARY_CALCIUM_CONFIG_DIR": str(config_dir), "CORONARY_CALCIUM_CACHE": str(root / "cache")}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    missing = tuple(name for name in ("train", "evaluate") if name not in cli.COMMANDS)
-    saved_commands = cli.COMMANDS
-    cli.COMMANDS = tuple(cli.COMMANDS) + missing
-    try:
-        code = main(["train", manifest, "--out", out, "--grid", "quick", "--inner-folds", "3",
-                         "--bootstrap", "200", "--synthetic", "--description", "fabricated test cohort", "--quiet"])
-    finally:
-        cli.COMMANDS = saved_commands
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    assert code == 0
-    return {"root": root, "manifest": manifest, "out": out, "config": str(config_dir)}
+    config_dir = str(tmp_path_factory.mktemp("config"))
+    out = train_small_model(str(root), 40, 0, config_dir, "fabricated test cohort", ["--bootstrap", "200"])
+    return {"root": root, "manifest": str(root / "train" / "manifest.csv"), "out": out, "config": config_dir}
 
 
 def test_train_writes_report_with_computed_metrics(trained):
@@ -81,7 +63,7 @@ def test_train_writes_report_with_computed_metrics(trained):
     assert Image.open(os.path.join(folder, "roc.png")).size[0] >= 400
     # the feature table of the cohort is kept for reruns
     header = open(os.path.join(trained["out"], "features.csv")).readline()
-    assert header.startswith("case_id,radiomics:original_shape_")
+    assert header.startswith("case_id,contrast,radiomics:original_shape_")  # contrast: scan metadata, not a feature
 
 
 def test_model_card_states_origin_hash_and_versions(trained):
@@ -216,7 +198,8 @@ def test_train_refuses_too_few_cases_per_class(tmp_path, capsys):
 
 
 def test_failed_cases_are_listed_not_dropped_silently(tmp_path):
-    from CoronaryCalciumLib.classifier.cohort import extract_cohort, read_manifest
+    from CoronaryCalciumLib.classifier.cohort import extract_cohort
+    from CoronaryCalciumLib.io.manifest import read_manifest
     from CoronaryCalciumLib.features.registry import make_extractor
 
     manifest = write_cohort(str(tmp_path / "c"), 3, seed=4)

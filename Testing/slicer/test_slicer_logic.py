@@ -330,32 +330,11 @@ def trained_model(tmp_path_factory):
     """A small classifier trained here on fabricated cases (classifier_cohort), the way a researcher trains one; the
     training run records it in a private trust registry. Returns (model folder, config folder)."""
     pytest.importorskip("radiomics")
-    from support.classifier_cohort import write_cohort
-    import importlib
-
-    from CoronaryCalciumLib.cli import main
-
-    cli = importlib.import_module("CoronaryCalciumLib.cli.main")
+    from support.classifier_cohort import train_small_model
 
     root = tmp_path_factory.mktemp("slicer_cohort")
     config = str(root / "config")
-    manifest = write_cohort(str(root / "train"), 24, seed=3)
-    out = str(root / "model")
-    saved = {key: os.environ.get(key) for key in ("CORONARY_CALCIUM_CONFIG_DIR", "CORONARY_CALCIUM_CACHE")}
-    os.environ.update({"CORONARY_CALCIUM_CONFIG_DIR": config, "CORONARY_CALCIUM_CACHE": str(root / "cache")})
-    commands = cli.COMMANDS
-    cli.COMMANDS = tuple(commands) + tuple(name for name in ("train",) if name not in commands)
-    try:
-        code = main(["train", manifest, "--out", out, "--grid", "quick", "--inner-folds", "3", "--bootstrap",
-                         "50", "--synthetic", "--description", "Slicer module test cohort", "--quiet"])
-    finally:
-        cli.COMMANDS = commands
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    assert code == 0
+    out = train_small_model(str(root), 24, 3, config, "Slicer module test cohort", ["--bootstrap", "50"])
     return os.path.join(out, "binary"), config
 
 

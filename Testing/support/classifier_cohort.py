@@ -93,3 +93,35 @@ def write_cohort(folder: str, n_cases: int, seed: int = 0, burdens: Optional[Seq
         writer.writerow(["case_id", "image", "mask", label_column])
         writer.writerows(rows)
     return manifest
+
+
+def train_small_model(root: str, n_cases: int, seed: int, config_dir: str, description: str,
+                      extra_args: Sequence[str] = ()) -> str:
+    """Train a model on ``n_cases`` fabricated cases with ``coronary-calcium train`` (quick grid, 3 inner folds,
+    ``--synthetic``), the way a researcher does, recording it in the trust registry of ``config_dir`` (environment
+    restored afterwards). Returns the training output folder (the model is in ``<out>/binary``)."""
+    import importlib
+
+    from CoronaryCalciumLib.cli import main
+
+    cli = importlib.import_module("CoronaryCalciumLib.cli.main")
+    manifest = write_cohort(os.path.join(root, "train"), n_cases, seed=seed)
+    out = os.path.join(root, "out")
+    env = {"CORONARY_CALCIUM_CONFIG_DIR": config_dir, "CORONARY_CALCIUM_CACHE": os.path.join(root, "cache")}
+    saved_env = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    saved_commands = cli.COMMANDS
+    cli.COMMANDS = tuple(saved_commands) + tuple(name for name in ("train", "evaluate") if name not in saved_commands)
+    try:
+        code = main(["train", manifest, "--out", out, "--grid", "quick", "--inner-folds", "3", "--synthetic",
+                     "--description", description, "--quiet"] + list(extra_args))
+    finally:
+        cli.COMMANDS = saved_commands
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if code != 0:
+        raise AssertionError("training the test model failed with exit code %d" % code)
+    return out

@@ -16,8 +16,6 @@ _API = {
     "TrainingConfig": ".nested_cv",
     "TrainingResult": ".nested_cv",
     "run_protocol": ".nested_cv",
-    "CohortCase": ".cohort",
-    "read_manifest": ".cohort",
     "extract_cohort": ".cohort",
     "CorrelationFilter": ".correlation_filter",
     "make_pipeline": ".pipelines",

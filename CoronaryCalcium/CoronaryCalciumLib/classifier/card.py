@@ -10,6 +10,7 @@ from .metrics import METRIC_LABELS
 from ..io.atomic import plain_json
 from .pipelines import MODEL_LABELS
 from .nested_cv import TASK_TITLES, TrainingResult
+from .contrast_protocol import training_contrast
 
 PACKAGES = ("coronary-calcium", "numpy", "scipy", "scikit-learn", "xgboost", "lightgbm", "joblib", "shap",
             "pyradiomics", "SimpleITK")
@@ -70,6 +71,7 @@ def build_card(result: TrainingResult, name: str, extractor_settings: Mapping[st
             "class_counts": result.class_counts(),
             "skipped_cases": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
             "manifest": dict(manifest or {}),
+            "contrast": training_contrast(result),
         },
         "features": {
             "feature_set": final.feature_set,
@@ -115,6 +117,8 @@ def card_markdown(card: Mapping[str, Any]) -> str:
               "- Cases: %d (%s)" % (data["cases"], ", ".join("%s %d" % kv for kv in data["class_counts"].items()))]
     if data.get("skipped_cases"):
         lines.append("- Left out (features could not be extracted): %d" % len(data["skipped_cases"]))
+    if data.get("contrast"):
+        lines.append("- Contrast: %s; %s" % (data["contrast"]["statement"], data["contrast"]["protocol"]))
     if data.get("manifest"):
         lines.append("- Manifest: `%s` (SHA-256 `%s`)" % (data["manifest"].get("file"), data["manifest"].get("sha256")))
     how = card["how_made"]

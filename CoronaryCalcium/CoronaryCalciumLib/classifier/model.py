@@ -187,9 +187,14 @@ def version_warnings(trained_with: Mapping[str, Any]) -> List[str]:
 
 def predict_case(model: TrainedModel, ct, region, cache=None, progress=None, top: int = 5) -> Prediction:
     """Extract the model's features from ``ct``/``region`` and predict (see ``model_features`` for the errors)."""
+    from .contrast_protocol import contrast_warning
+
     features, warnings = model_features(model, ct, region, cache=cache, progress=progress)
     prediction = model.predict(features, top=top)
     prediction.warnings.extend(warnings)
+    unseen = contrast_warning(model.artefact.get("card", {}), ct, region)
+    if unseen:
+        prediction.warnings.append(unseen)
     return prediction
 
 

@@ -102,7 +102,9 @@ class FoldResult:
 
 @dataclass
 class CandidateResult:
-    """Nested-CV outcome of one (feature set, model) pair. ``probabilities`` are out-of-fold, shape (cases, classes)."""
+    """Nested-CV outcome of one (feature set, model) pair. ``probabilities`` are out-of-fold, shape (cases, classes)
+    (NaN rows for cases never in a test fold). ``arm`` names the training data of the contrast protocol
+    ("noncontrast" or "mixed"; empty otherwise)."""
 
     feature_set: str
     model: str
@@ -110,10 +112,11 @@ class CandidateResult:
     probabilities: np.ndarray
     summary: Dict[str, MetricEstimate]
     seconds: float
+    arm: str = ""
 
     @property
     def key(self) -> str:
-        return "%s / %s" % (self.feature_set, self.model)
+        return ("%s: " % self.arm if self.arm else "") + "%s / %s" % (self.feature_set, self.model)
 
     def fold_scores(self, metric: str) -> List[float]:
         return [fold.metrics.get(metric, float("nan")) for fold in self.folds]
@@ -155,6 +158,18 @@ class TrainingResult:
     final: Optional[FinalModel]
     seconds: float
     notes: List[str] = field(default_factory=list)
+    contrast: Optional[np.ndarray] = None  # per case, contrast-enhanced (contrast protocol only)
+    final_arm: str = ""  # training data of the final model in the contrast protocol
+    case_contrast: Optional[List[Optional[bool]]] = None  # per case: contrast-enhanced scan? (None: unknown)
+
+    def tested(self) -> np.ndarray:
+        """Cases that were in a test fold (all of them, except the contrast cases of the contrast protocol)."""
+        if self.contrast is None:
+            return np.ones(len(self.y), dtype=bool)
+        return ~np.asarray(self.contrast, dtype=bool)
+
+    def test_count(self, fold: int) -> int:
+        return int(np.sum((self.fold_of_case == fold) & self.tested()))
 
     @property
     def task(self) -> str:
@@ -164,11 +179,12 @@ class TrainingResult:
         metric = self.config.selection_metric()
         return max(self.candidates, key=lambda c: _finite(c.summary[metric].fold_mean))
 
-    def candidate(self, feature_set: str, model: str) -> CandidateResult:
+    def candidate(self, feature_set: str, model: str, arm: Optional[str] = None) -> CandidateResult:
+        arm = self.final_arm if arm is None else arm
         for candidate in self.candidates:
-            if candidate.feature_set == feature_set and candidate.model == model:
+            if candidate.feature_set == feature_set and candidate.model == model and candidate.arm == arm:
                 return candidate
-        raise KeyError((feature_set, model))
+        raise KeyError((feature_set, model, arm))
 
     def class_counts(self) -> Dict[str, int]:
         return {name: int(np.sum(self.y == i)) for i, name in enumerate(self.class_names)}
@@ -255,23 +271,35 @@ def selected_feature_names(pipeline, columns: Sequence[str]) -> List[str]:
 def evaluate_candidate(table: FeatureTable, y: np.ndarray, fold_of_case: np.ndarray, feature_set: str, model: str,
                        n_classes: int, config: TrainingConfig, progress: Progress = silent) -> CandidateResult:
     """Nested CV of one (feature set, model) pair on the shared outer folds."""
+    splits = [(fold_of_case != fold, fold_of_case == fold) for fold in range(int(fold_of_case.max()) + 1)]
+    return evaluate_splits(table, y, fold_of_case, splits, feature_set, model, n_classes, config, progress)
+
+
+def evaluate_splits(table: FeatureTable, y: np.ndarray, fold_of_case: np.ndarray,
+                    splits: Sequence[Tuple[np.ndarray, np.ndarray]], feature_set: str, model: str, n_classes: int,
+                    config: TrainingConfig, progress: Progress = silent, arm: str = "") -> CandidateResult:
+    """Nested CV of one pipeline on given outer splits: ``splits[fold]`` = (training mask, test mask) over the cases.
+    Metrics are pooled over the cases that were tested."""
     start = time.perf_counter()
     X = table.values
     probabilities = np.full((len(y), n_classes), np.nan)
     folds: List[FoldResult] = []
-    n_folds = int(fold_of_case.max()) + 1
-    for fold in range(n_folds):
-        progress(fold / n_folds, "%s / %s: outer fold %d of %d" % (feature_set, model, fold + 1, n_folds))
-        train, test = fold_of_case != fold, fold_of_case == fold
+    label = ("%s: " % arm if arm else "") + "%s / %s" % (feature_set, model)
+    for fold, (train, test) in enumerate(splits):
+        progress(fold / len(splits), "%s: outer fold %d of %d" % (label, fold + 1, len(splits)))
         estimator, pipeline, search = tune_and_fit(X[train], y[train], model, n_classes, config, seed_offset=fold + 1)
         probabilities[test] = estimator.predict_proba(X[test])
         folds.append(FoldResult(
             fold=fold, best_params=_plain_params(search.best_params_), inner_score=float(search.best_score_),
             selected_features=selected_feature_names(pipeline, table.columns),
             metrics=compute_metrics(y[test], probabilities[test])))
-    summary = summarise(y, probabilities, fold_of_case, n_boot=config.n_boot, seed=config.random_state)
+    tested = np.zeros(len(y), dtype=bool)
+    for _train, test in splits:
+        tested |= test
+    summary = summarise(y[tested], probabilities[tested], fold_of_case[tested], n_boot=config.n_boot,
+                        seed=config.random_state)
     return CandidateResult(feature_set=feature_set, model=model, folds=folds, probabilities=probabilities,
-                           summary=summary, seconds=time.perf_counter() - start)
+                           summary=summary, seconds=time.perf_counter() - start, arm=arm)
 
 
 def _plain_params(params: Dict[str, Any]) -> Dict[str, Any]:

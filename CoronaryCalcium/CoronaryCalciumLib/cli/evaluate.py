@@ -41,7 +41,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..classifier.metrics import METRIC_LABELS
-    from ..classifier.cohort import SkippedCase, labels_for_task, read_manifest
+    from ..classifier.cohort import SkippedCase, labels_for_task
+    from ..io.manifest import read_manifest
     from ..features.table import spec_extractors
     from ..classifier.model import load_trusted, shipped_model_path
     from ..reporting.training_report import write_evaluation_report

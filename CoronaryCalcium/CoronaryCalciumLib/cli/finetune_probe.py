@@ -40,7 +40,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..classifier.cohort import SkippedCase, labels_for_task, read_manifest
+    from ..classifier.cohort import SkippedCase, labels_for_task
+    from ..io.manifest import read_manifest
     from ..io.ct import load_ct
     from ..features.embeddings.ctfm import CTFMExtractor, load_encoder
     from ..errors import CoronaryCalciumError, InputError

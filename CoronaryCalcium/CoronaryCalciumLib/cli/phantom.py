@@ -14,7 +14,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "phantom",
         help="generate synthetic cardiac CT phantoms with ground truth",
-        description="Generate a synthetic non-contrast cardiac CT (or a non-gated chest CT) with coronary calcium, "
+        description="Generate a synthetic non-contrast (or, with --contrast, contrast-enhanced) cardiac CT (or a non-gated "
+                    "chest CT) with coronary calcium, "
                     "TotalSegmentator-like masks and a truth JSON (every plaque; reference Agatston, volume and mass "
                     "per artery). Deterministic: the same seed and options give the same files. With --cohort N, "
                     "write N varied cases and OUT/manifest.csv; with --qrm, the QRM calcification-insert replica.",
@@ -58,6 +59,13 @@ def register(subparsers) -> None:
                            help="always add %s calcium (default: drawn)" % text)
         group.add_argument("--no-%s-calcium" % name, dest="%s_calcium" % name, action="store_false",
                            help="never add %s calcium" % text)
+    parser.add_argument("--contrast", action="store_true",
+                        help="contrast-enhanced scan: blood pool, aorta and coronary lumen enhanced (drawn 250-450 HU "
+                             "unless --contrast-hu), myocardium mildly; DICOM ContrastBolusAgent set; the reference "
+                             "score is that of the same case without contrast")
+    parser.add_argument("--contrast-hu", type=float, metavar="HU", help="enhanced blood level (150-700 HU)")
+    parser.add_argument("--contrast-fraction", type=float, default=0.0, metavar="F",
+                        help="cohort: share of contrast-enhanced cases, drawn per case (manifest column contrast)")
     parser.add_argument("--imperfect-masks", action="store_true",
                         help="coronary mask with TotalSegmentator-like errors (dilation/erosion, missing distal "
                              "segments, shifts); the exact mask is written as well")
@@ -84,6 +92,7 @@ def config_from_args(args: argparse.Namespace):
         "kvp": args.kvp, "burden": args.burden, "n_plaques": args.plaques, "aortic_calcium": args.aortic_calcium,
         "valve_calcium": args.valve_calcium, "mitral_calcium": args.mitral_calcium,
         "imperfections": MaskImperfections(enabled=bool(args.imperfect_masks)),
+        "contrast": bool(args.contrast or args.contrast_hu is not None), "contrast_blood_hu": args.contrast_hu,
     }
     if args.thickness is not None or not args.protocol:
         changes.update(slice_thickness_mm=3.0 if args.thickness is None else args.thickness,
@@ -129,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--workers must be at least 1")
         manifest = generate_cohort(args.out, args.cohort, seed=args.seed, base=config, dicom=args.dicom,
                                    noise_free=args.noise_free, vary=not (args.same_protocol or args.protocol),
-                                   workers=args.workers,
+                                   workers=args.workers, contrast_fraction=args.contrast_fraction,
                                    progress=_progress(args.quiet))
         if not args.quiet:
             print("cohort of %d cases written; manifest: %s" % (args.cohort, manifest))
@@ -148,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
         print("  %d coronary plaques, %d other calcifications; reference Agatston %.1f (%s, %s), volume %.1f mm3"
               % (case.truth.physical["coronary_count"], case.truth.physical["extracoronary_count"], reference.agatston,
                  reference.classic, reference.cac_drs, reference.volume_mm3))
+        if config.contrast:
+            print("  contrast-enhanced: blood %.0f HU (reference scored without contrast)"
+                  % case.truth.reconstruction["contrast"]["blood_hu"])
         if case.truth.mask_imperfections:
             print("  mask imperfections: %s" % "; ".join(case.truth.mask_imperfections))
         print("  written to %s (%s)" % (args.out, ", ".join(sorted(paths))))

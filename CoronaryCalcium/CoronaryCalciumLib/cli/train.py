@@ -69,6 +69,12 @@ def register(subparsers) -> None:
     parser.add_argument("--correlation-threshold", type=float, default=0.9, metavar="R",
                         help="drop a feature whose |correlation| with a kept one exceeds R (default 0.9)")
     parser.add_argument("--correlation-method", choices=("pearson", "spearman"), default="pearson")
+    parser.add_argument("--train-on", choices=("noncontrast", "mixed", "both"),
+                        help="the study's contrast experiment: train on non-contrast scans only, on contrast-enhanced "
+                             "and non-contrast scans, or both arms on the same test folds, compared with paired tests "
+                             "(contrast from the manifest's contrast column, else detected per case)")
+    parser.add_argument("--test-on", choices=("noncontrast",), default="noncontrast",
+                        help="with --train-on: the test folds hold only non-contrast scans (the only choice)")
     parser.add_argument("--outer-folds", type=int, default=5, metavar="K", help="outer CV folds (default 5)")
     parser.add_argument("--inner-folds", type=int, default=5, metavar="K", help="inner CV folds (default 5)")
     parser.add_argument("--calibration", choices=("sigmoid", "isotonic", "none"), default="sigmoid",
@@ -107,13 +113,19 @@ def cohort_features(args: argparse.Namespace, cases, extractor_names, progress):
         if missing:
             raise InputError("%s has no features for %d manifest case(s), e.g. %s"
                              % (args.features_csv, len(missing), missing[0]))
-        return CohortFeatures(table=table.rows([c.case_id for c in kept]), cases=kept), settings
+        table = table.rows([c.case_id for c in kept])
+        for case, recorded in zip(kept, table.contrast or [None] * len(kept)):
+            if case.contrast is None and recorded is not None:
+                case.contrast, case.contrast_source = recorded, "recorded in %s" % os.path.basename(args.features_csv)
+        table.contrast = [case.contrast for case in kept]
+        return CohortFeatures(table=table, cases=kept), settings
     cache_dir = None if args.no_cache else (args.cache or default_cache_dir())
     return extract_cohort(cases, extractors, cache_dir=cache_dir, jobs=max(1, args.jobs), progress=progress), settings
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..classifier.cohort import available_tasks, labels_for_task, read_manifest
+    from ..classifier.cohort import available_tasks, labels_for_task
+    from ..io.manifest import read_manifest
     from ..features.table import spec_extractors
     from ..classifier.artefact import save_training_result
     from ..classifier.trust import sha256_file, user_registry_path
@@ -142,30 +154,52 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     command = command_line(args)
     manifest_info = {"file": os.path.basename(args.manifest), "sha256": sha256_file(args.manifest)}
+    contrast = _contrast_flags(cohort.cases) if args.train_on else None
+    extra = {"contrast_cases": [{"case_id": case.case_id, "contrast": case.contrast, "source": case.contrast_source}
+                                for case in cohort.cases]}
     for task in tasks:
         config = training_config(args, task)
         labels = labels_for_task(cohort.cases, task)
-        result = run_protocol(cohort.table, labels, config, feature_sets=args.features,
-                              final_choice=(args.final_features, args.final_model),
-                              progress=ProgressPrinter(args.quiet, prefix="%s: " % task))
+        task_progress = ProgressPrinter(args.quiet, prefix="%s: " % task)
+        if args.train_on:
+            from ..classifier.contrast_protocol import run_contrast_protocol
+
+            result = run_contrast_protocol(cohort.table, labels, contrast, config, train_on=args.train_on,
+                                           feature_sets=args.features,
+                                           final_choice=(args.final_features, args.final_model),
+                                           progress=task_progress)
+        else:
+            result = run_protocol(cohort.table, labels, config, feature_sets=args.features,
+                                  final_choice=(args.final_features, args.final_model), progress=task_progress)
+            result.case_contrast = list(cohort.table.contrast) if cohort.table.contrast is not None else None
         folder = os.path.join(args.out, task)
         name = model_name_for(args.name, task, len(tasks))
         saved = save_training_result(result, cohort.table, folder, name, settings, synthetic=args.synthetic,
                                      description=args.description, command=command,
                                      skipped=cohort.skipped, manifest=manifest_info, trust=not args.no_trust)
         warning = saved.card["warning"]
-        write_training_report(result, folder, skipped=cohort.skipped, saved=saved, extra={"warning": warning})
+        write_training_report(result, folder, skipped=cohort.skipped, saved=saved, extra=dict(extra, warning=warning))
         if len(args.features) > 1:
             from ..classifier.feature_comparison import write_feature_comparison
             from ..reporting.training_report import training_report_data
 
-            write_feature_comparison(training_report_data(result, cohort.skipped, saved, {"warning": warning}),
+            write_feature_comparison(training_report_data(result, cohort.skipped, saved, dict(extra, warning=warning)),
                                      folder, synthetic_note=warning or None)
         if not args.quiet:
             print(_summary(result, saved, folder))
             if saved.trusted_in:
                 print("  model hash recorded as trusted in %s" % user_registry_path())
     return 0
+
+
+def _contrast_flags(cases) -> list:
+    """Every case's contrast status (manifest or detection); InputError naming a case whose status is unknown."""
+    unknown = [case.case_id for case in cases if case.contrast is None]
+    if unknown:
+        raise InputError("contrast status of %d case(s) is unknown (e.g. %s): give the manifest a contrast column "
+                         "(yes/no), or extract features instead of --features-csv so the detection can decide"
+                         % (len(unknown), unknown[0]))
+    return [bool(case.contrast) for case in cases]
 
 
 def training_config(args: argparse.Namespace, task: str) -> TrainingConfig:
@@ -191,8 +225,7 @@ def _summary(result, saved, folder: str) -> str:
     from ..classifier.metrics import METRIC_LABELS
 
     best = result.candidate(result.final.feature_set, result.final.model)
-    lines = ["%s: %d cases, final pipeline %s / %s" % (result.task, len(result.case_ids), result.final.feature_set,
-                                                      result.final.model)]
+    lines = ["%s: %d cases, final pipeline %s" % (result.task, len(result.case_ids), best.key)]
     for name, estimate in best.summary.items():
         lines.append("  %-28s %s" % (METRIC_LABELS.get(name, name), estimate.text()))
     lines.append("  report: %s" % os.path.join(folder, "report.md"))
@@ -217,6 +250,8 @@ def command_line(args: argparse.Namespace) -> str:
               "--correlation-method", args.correlation_method, "--outer-folds", str(args.outer_folds),
               "--inner-folds", str(args.inner_folds), "--calibration", args.calibration, "--bootstrap",
               str(args.bootstrap), "--seed", str(args.seed)]
+    if args.train_on:
+        parts += ["--train-on", args.train_on, "--test-on", args.test_on]
     for option, value in (("--final-model", args.final_model), ("--final-features", args.final_features),
                           ("--name", args.name), ("--features-csv", args.features_csv)):
         if value:

@@ -58,12 +58,15 @@ class FeatureTable:
     """Features of a cohort: ``values[i, j]`` is feature ``columns[j]`` of case ``case_ids[i]`` (NaN when undefined).
 
     ``groups`` maps each extractor name to its columns, so a feature set (``radiomics:glcm+ctfm``) can be selected.
+    ``contrast`` (optional, per case: True contrast-enhanced, False not, None unknown) describes the scans, never a
+    feature: the radiomics settings are the same for both, but an enhanced region is a different image.
     """
 
     case_ids: List[str]
     columns: List[str]
     values: np.ndarray
     groups: Dict[str, List[str]]
+    contrast: Optional[List[Optional[bool]]] = None
 
     @classmethod
     def from_cases(cls, case_ids: Sequence[str], cases: Sequence[Sequence[CaseFeatures]]) -> "FeatureTable":
@@ -93,7 +96,8 @@ class FeatureTable:
         index = [self.columns.index(name) for name in chosen]
         groups = {g: [c for c in cols if c in set(chosen)] for g, cols in self.groups.items()}
         return FeatureTable(case_ids=list(self.case_ids), columns=chosen, values=self.values[:, index],
-                            groups={g: c for g, c in groups.items() if c})
+                            groups={g: c for g, c in groups.items() if c},
+                            contrast=None if self.contrast is None else list(self.contrast))
 
     def rows(self, case_ids: Sequence[str]) -> "FeatureTable":
         """The rows of the given cases, in that order."""
@@ -103,19 +107,24 @@ class FeatureTable:
             raise InputError("no features for case(s) %s" % ", ".join(missing[:5]))
         index = [position[case] for case in case_ids]
         return FeatureTable(case_ids=list(case_ids), columns=list(self.columns), values=self.values[index],
-                            groups={g: list(c) for g, c in self.groups.items()})
+                            groups={g: list(c) for g, c in self.groups.items()},
+                            contrast=None if self.contrast is None else [self.contrast[i] for i in index])
 
     def write_csv(self, path: str) -> None:
-        """CSV with ``case_id`` then one column per feature, headed ``<extractor>:<feature>``."""
+        """CSV with ``case_id``, ``contrast`` (yes/no/blank, when known) then one column per feature, headed
+        ``<extractor>:<feature>``."""
         from ..io.atomic import atomic_path
 
         owner = {name: group for group, names in self.groups.items() for name in names}
+        described = self.contrast is not None
         with atomic_path(path) as temporary:
             with open(temporary, "w", newline="", encoding="utf-8") as stream:
                 writer = csv.writer(stream)
-                writer.writerow(["case_id"] + ["%s:%s" % (owner[name], name) for name in self.columns])
-                for case, row in zip(self.case_ids, self.values):
-                    writer.writerow([case] + [repr(float(v)) for v in row])
+                writer.writerow(["case_id"] + ([CONTRAST_COLUMN] if described else []) +
+                                ["%s:%s" % (owner[name], name) for name in self.columns])
+                for i, (case, row) in enumerate(zip(self.case_ids, self.values)):
+                    status = [_contrast_word(self.contrast[i])] if described else []
+                    writer.writerow([case] + status + [repr(float(v)) for v in row])
 
     @classmethod
     def read_csv(cls, path: str) -> "FeatureTable":
@@ -128,6 +137,11 @@ class FeatureTable:
             if not header or header[0] != "case_id":
                 raise InputError("%s is not a feature table (first column must be case_id)" % path)
             rows = [row for row in reader if row]
+        contrast = None
+        if len(header) > 1 and header[1] == CONTRAST_COLUMN:
+            contrast = [{"yes": True, "no": False}.get(row[1] if len(row) > 1 else "") for row in rows]
+            header = header[:1] + header[2:]
+            rows = [row[:1] + row[2:] for row in rows]
         columns: List[str] = []
         groups: Dict[str, List[str]] = {}
         for item in header[1:]:
@@ -140,7 +154,14 @@ class FeatureTable:
         except ValueError as error:
             raise InputError("%s holds a non-numeric feature value (%s)" % (path, error)) from None
         return cls(case_ids=[row[0] for row in rows], columns=columns, values=values.reshape(len(rows), len(columns)),
-                   groups=groups)
+                   groups=groups, contrast=contrast)
+
+
+CONTRAST_COLUMN = "contrast"
+
+
+def _contrast_word(value: Optional[bool]) -> str:
+    return "" if value is None else ("yes" if value else "no")
 
 
 def parse_feature_spec(spec: str) -> List[tuple]:

@@ -1,4 +1,4 @@
-"""Stage 1, load: a CT from DICOM, NIfTI, NRRD or MHA as a ``CTVolume`` (HU, LPS geometry) and the files the pipeline writes."""
+"""Stage 1, load: a CT from DICOM, NIfTI, NRRD or MHA as a ``CTVolume`` (HU, LPS geometry), the cases of a manifest CSV, and the files the pipeline writes."""
 
 from .._lazy import lazy_api
 
@@ -21,6 +21,8 @@ _API = {
     "Segment": ".seg_nrrd",
     "write_segmentation": ".seg_nrrd",
     "read_segmentation": ".seg_nrrd",
+    "ManifestCase": ".manifest",
+    "read_manifest": ".manifest",
     "atomic_path": ".atomic",
     "write_text_atomic": ".atomic",
     "plain_json": ".atomic",

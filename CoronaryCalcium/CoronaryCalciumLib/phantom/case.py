@@ -27,11 +27,11 @@ from .masks import aorta_mask, coronary_mask, heart_mask, imperfect_coronary_lab
 from .noise import correlated_noise
 from .plaques import coronary_plaques, draw_burden, extracoronary_calcium, keep_clear_of_coronaries
 from .render import FWHM_PER_SIGMA, apply_psf, psf_sigma_pixels, render_planes
-from .scene import build_scene
+from .scene import Enhancement, build_scene
 from .truth import PhantomTruth, physical_totals, reference_score
 from ..progress import Progress
 
-STREAMS = {"anatomy": 1, "calcium": 2, "lungs": 3, "noise": 4, "masks": 5, "motion": 6}
+STREAMS = {"anatomy": 1, "calcium": 2, "lungs": 3, "noise": 4, "masks": 5, "motion": 6, "contrast": 7}
 
 
 def stream(seed: int, purpose: str) -> np.random.Generator:
@@ -175,11 +175,18 @@ def generate_case(seed: int, config: Optional[PhantomConfig] = None, case_id: Op
 
     clock = time.perf_counter()
     vessels = lung_vessels(anatomy, stream(seed, "lungs")) if config.lung_vessels else None
-    painters = build_scene(anatomy, vessels)
-    volume = render_planes(grid, sampling, painters,
-                           progress=lambda f, m: report(0.05 + 0.55 * f, m))
+    enhancement = _enhancement(config, stream(seed, "contrast"))
     sigma_px = psf_sigma_pixels(grid, config.psf_fwhm_mm)
-    apply_psf(volume, sigma_px)
+
+    def rendered_anatomy(scene_enhancement, start: float, span: float) -> np.ndarray:
+        anatomy_volume = render_planes(grid, sampling, build_scene(anatomy, vessels, enhancement=scene_enhancement),
+                                       progress=lambda f, m: report(start + span * f, m))
+        apply_psf(anatomy_volume, sigma_px)
+        return anatomy_volume
+
+    volume = rendered_anatomy(enhancement, 0.05, 0.55 if enhancement is None else 0.3)
+    # a contrast scan's reference is scored on its unenhanced twin (the 130 HU threshold would count the blood)
+    unenhanced = None if enhancement is None else rendered_anatomy(None, 0.35, 0.25)
     timings["anatomy_s"] = time.perf_counter() - clock
 
     report(0.62, "rendering calcium")
@@ -192,6 +199,8 @@ def generate_case(seed: int, config: Optional[PhantomConfig] = None, case_id: Op
             continue
         rendered.append(item)
         volume[item.box] += item.occupancy * np.float32(obj.added_hu * factor)
+        if unenhanced is not None:
+            unenhanced[item.box] += item.occupancy * np.float32(obj.added_hu * factor)
     timings["calcium_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -228,12 +237,15 @@ def generate_case(seed: int, config: Optional[PhantomConfig] = None, case_id: Op
         source="phantom", format="phantom", modality="CT", kvp=config.kvp,
         slice_thickness_mm=config.slice_thickness_mm, slice_increment_mm=config.increment_mm,
         manufacturer="CoronaryCalcium phantom", model="%s phantom %s" % (config.variant, __version__),
-        kernel=kernel.convolution_kernel, contrast_agent=None,
-        series_description="%s %.3g mm" % ("Calcium Score" if config.variant == "cardiac" else "Chest non-gated",
-                                            config.slice_thickness_mm),
+        kernel=kernel.convolution_kernel, contrast_agent=materials.CONTRAST_AGENT if enhancement else None,
+        series_description="%s%s %.3g mm" % ("Calcium Score" if config.variant == "cardiac" else "Chest non-gated",
+                                              " contrast" if enhancement else "", config.slice_thickness_mm),
         patient_name=case_id, patient_id=case_id)
+    if unenhanced is not None:
+        soft_noise_free = to_int16(unenhanced)
+        del unenhanced
     ct_reference = ct_from_array(image_noise_free if soft_noise_free is None else soft_noise_free, grid.spacing,
-                                 grid.origin, metadata=replace(metadata))
+                                 grid.origin, metadata=replace(metadata, contrast_agent=None))
     reference = reference_score(ct_reference, lesions, heart)
     timings["reference_s"] = time.perf_counter() - clock
 
@@ -244,7 +256,7 @@ def generate_case(seed: int, config: Optional[PhantomConfig] = None, case_id: Op
         objects=[_object_truth(o, factor) for o in objects],
         reference=reference, physical=physical_totals(objects),
         anatomy=_anatomy_truth(anatomy), mask_imperfections=imperfections, burden=burden,
-        reconstruction=_reconstruction_truth(config, kernel),
+        reconstruction=_reconstruction_truth(config, kernel, enhancement),
         generator_version=__version__)
     report(1.0, "done")
     return PhantomCase(
@@ -254,9 +266,24 @@ def generate_case(seed: int, config: Optional[PhantomConfig] = None, case_id: Op
         anatomy=anatomy if keep_anatomy else None, timings=timings)
 
 
-def _reconstruction_truth(config: PhantomConfig, kernel) -> Dict[str, object]:
-    """How the image was reconstructed, so kernel and slice handling can be tested on NIfTI cases (no DICOM tags)."""
-    return {"kernel": kernel.name, "convolution_kernel": kernel.convolution_kernel,
+def _enhancement(config: PhantomConfig, rng: np.random.Generator) -> Optional[Enhancement]:
+    """The contrast enhancement of the case (None: a non-contrast scan); the level is drawn unless configured."""
+    if not config.contrast:
+        return None
+    level = config.contrast_blood_hu
+    if level is None:
+        level = round(float(rng.uniform(*materials.CONTRAST_BLOOD_HU)), 1)
+    return Enhancement.at(float(level))
+
+
+def _reconstruction_truth(config: PhantomConfig, kernel, enhancement: Optional[Enhancement] = None) -> Dict[str, object]:
+    """How the image was reconstructed, so kernel and slice handling can be tested on NIfTI cases (no DICOM tags).
+    A contrast scan adds its enhancement levels and says the reference was scored on its unenhanced twin."""
+    contrast = {"contrast": {"enhanced": True, "blood_hu": enhancement.blood_hu,
+                             "myocardium_hu": round(enhancement.myocardium_hu, 1),
+                             "lumen_radius_fraction": materials.LUMEN_FRACTION, "agent": materials.CONTRAST_AGENT,
+                             "reference_scored_on": "the same case rendered without contrast"}} if enhancement else {}
+    return {**contrast,"kernel": kernel.name, "convolution_kernel": kernel.convolution_kernel,
             "psf_fwhm_mm": config.psf_fwhm_mm, "mtf_boost": kernel.boost, "boost_sigma_mm": kernel.boost_sigma_mm,
             "slice_thickness_mm": config.slice_thickness_mm, "slice_increment_mm": config.increment_mm,
             "ecg_gated": config.variant == "cardiac", "noise_sd_hu": config.noise_sd_hu,

@@ -26,7 +26,7 @@ MANIFEST = "manifest.csv"
 COLUMNS = ["id", "image", "mask", "label", "agatston", "volume_mm3", "mass_mg", "category", "cac_drs",
            "agatston_LM", "agatston_LAD", "agatston_LCX", "agatston_RCA", "physical_volume_mm3", "physical_mass_mg",
            "n_plaques", "n_extracoronary", "burden", "variant", "slice_thickness_mm", "slice_increment_mm",
-           "noise_sd_hu", "psf_fwhm_mm", "kernel", "kvp", "matrix", "seed", "truth", "heart", "aorta", "lesions", "dicom"]
+           "noise_sd_hu", "psf_fwhm_mm", "kernel", "kvp", "matrix", "seed", "truth", "heart", "aorta", "lesions", "dicom", "contrast"]
 THICKNESS_MIX = {3.0: 0.62, 2.5: 0.1, 1.5: 0.1, 1.0: 0.1, 0.625: 0.08}
 
 
@@ -52,6 +52,15 @@ def case_config(base: PhantomConfig, cohort_seed: int, index: int, vary: bool = 
                    n_slices=None, coverage_mm=coverage, fov_mm=base.fov_mm)
 
 
+def contrast_case(cohort_seed: int, index: int, fraction: float) -> bool:
+    """Whether case ``index`` is contrast-enhanced, drawn with probability ``fraction`` (its own random stream, so the
+    other cases' draws do not change)."""
+    if fraction <= 0:
+        return False
+    rng = np.random.default_rng(np.random.SeedSequence([int(cohort_seed), 15485863, int(index)]))
+    return bool(rng.random() < fraction)
+
+
 def _row(case_dir: str, out_dir: str, truth: Dict[str, object], dicom: bool) -> Dict[str, object]:
     reference = truth["reference"]
     config = truth["config"]
@@ -74,6 +83,7 @@ def _row(case_dir: str, out_dir: str, truth: Dict[str, object], dicom: bool) -> 
         "kernel": config.get("kernel", "soft"), "kvp": config["kvp"],
         "matrix": config["matrix"], "seed": truth["seed"], "truth": rel("truth"), "heart": rel("heart"),
         "aorta": rel("aorta"), "lesions": rel("lesions"), "dicom": rel("dicom") if dicom else "",
+        "contrast": "yes" if config.get("contrast") else "no",
     }
 
 
@@ -83,7 +93,8 @@ def _make_one(job) -> Dict[str, object]:
     if resume and os.path.exists(truth_path):
         with open(truth_path, encoding="utf-8") as stream:
             truth = json.load(stream)
-        if truth.get("seed") == seed and (not dicom or os.path.isdir(os.path.join(case_dir, FILES["dicom"]))):
+        same = truth.get("seed") == seed and bool(truth["config"].get("contrast")) == config.contrast
+        if same and (not dicom or os.path.isdir(os.path.join(case_dir, FILES["dicom"]))):
             return _row(case_dir, out_dir, truth, dicom)
     case = generate_case(seed, config, case_id=os.path.basename(case_dir))
     write_case(case, case_dir, dicom=dicom, noise_free=noise_free)
@@ -94,18 +105,24 @@ def _make_one(job) -> Dict[str, object]:
 
 def generate_cohort(out_dir: str, n_cases: int, seed: int = 0, base: Optional[PhantomConfig] = None,
                     dicom: bool = False, noise_free: bool = False, vary: bool = True, workers: int = 1,
-                    resume: bool = True, progress: Optional[Progress] = None) -> str:
+                    resume: bool = True, progress: Optional[Progress] = None, contrast_fraction: float = 0.0) -> str:
     """Write ``n_cases`` cases into ``out_dir/case-XXXX/`` and ``out_dir/manifest.csv``; returns the manifest path.
 
     With ``resume``, cases whose truth.json already exists with the same seed are not generated again.
+    ``contrast_fraction``: the share of contrast-enhanced cases (each drawn per case; the manifest's contrast column).
     """
     if n_cases < 1:
         raise InputError("a cohort needs at least one case, not %s" % n_cases)
+    if not 0.0 <= contrast_fraction <= 1.0:
+        raise InputError("the contrast fraction must be between 0 and 1, not %s" % contrast_fraction)
     base = (base or PhantomConfig()).validate()
     os.makedirs(out_dir, exist_ok=True)
     jobs = []
     for index in range(n_cases):
-        config = case_config(base, seed, index, vary).validate()
+        config = case_config(base, seed, index, vary)
+        if contrast_case(seed, index, contrast_fraction):
+            config = replace(config, contrast=True)
+        config = config.validate()
         case_dir = os.path.join(out_dir, "case-%04d" % index)
         jobs.append((index, case_seed(seed, index), config, case_dir, out_dir, dicom, noise_free, resume))
     report = progress or (lambda fraction, message: None)

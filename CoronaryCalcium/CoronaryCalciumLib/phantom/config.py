@@ -68,6 +68,8 @@ class PhantomConfig:
     lung_vessels: bool = True
     mask_margin_mm: float = 1.0
     noise_free: bool = False  # True: no noise added (the noise-free image is always kept in the case as well)
+    contrast: bool = False  # contrast-enhanced scan: blood, aorta, coronary lumen enhanced, myocardium mildly
+    contrast_blood_hu: Optional[float] = None  # enhanced blood level; None: drawn from materials.CONTRAST_BLOOD_HU
 
     @property
     def increment_mm(self) -> float:
@@ -115,6 +117,8 @@ class PhantomConfig:
             raise InputError("tube voltage must be 70, 80, 100, 120 or 140 kV, not %s" % self.kvp)
         if self.n_plaques is not None and not 0 <= self.n_plaques <= 200:
             raise InputError("number of plaques must be 0-200, not %s" % self.n_plaques)
+        if self.contrast_blood_hu is not None and not 150.0 <= self.contrast_blood_hu <= 700.0:
+            raise InputError("enhanced blood must be 150-700 HU, not %s" % self.contrast_blood_hu)
         if self.slice_count() > 2000:
             raise InputError("%d slices is too many; shorten the coverage or thicken the increment" % self.slice_count())
         return self

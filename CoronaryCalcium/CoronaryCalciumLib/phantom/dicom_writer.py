@@ -67,6 +67,9 @@ def write_dicom_series(case, folder: str, description: str = "") -> List[str]:
         ds.SliceThickness = _ds(grid.thickness_mm)
         ds.SpacingBetweenSlices = _ds(grid.spacing[2])
         ds.KVP = _ds(config.kvp)
+        if meta.contrast_agent:  # (0018,0010) and route: what a contrast-enhanced CT records
+            ds.ContrastBolusAgent = meta.contrast_agent[:64]
+            ds.ContrastBolusRoute = "IV"
         ds.ConvolutionKernel = meta.kernel or "PHANTOM"
         ds.PatientPosition = "HFS"
         ds.ReconstructionDiameter = _ds(grid.spacing[0] * nx)

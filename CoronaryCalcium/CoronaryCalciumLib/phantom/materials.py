@@ -28,6 +28,13 @@ CANCELLOUS_BONE = 220.0
 CORTICAL_BONE = 750.0
 CARTILAGE = 110.0
 ESOPHAGUS = 35.0
+# Contrast-enhanced CT (CCTA-like): blood pool, aorta and the coronary lumen at the drawn enhancement level, the
+# myocardium mildly enhanced (a fifth of the blood's enhancement), the lumen a tube of this fraction of the vessel's
+# outer radius. Calcium is added on top of whatever it lies in (a plaque reaching into the lumen reads brighter).
+CONTRAST_BLOOD_HU = (250.0, 450.0)
+MYOCARDIUM_ENHANCEMENT = 0.2
+LUMEN_FRACTION = 0.55
+CONTRAST_AGENT = "Iodinated contrast (synthetic phantom)"
 HU_MIN = -1024
 HU_MAX = 3071
 

@@ -8,6 +8,7 @@ and last the coronary arteries. Calcium is not painted here (see ``calcium.py``)
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -379,21 +380,35 @@ def heart_parts(anatomy: Anatomy, grow: float) -> List[EllipsoidPainter]:
     return parts
 
 
-def heart_painters(anatomy: Anatomy) -> List[Painter]:
+@dataclass
+class Enhancement:
+    """HU of the blood pool (chambers, aorta, great vessels, coronary lumen) and myocardium of a contrast scan."""
+
+    blood_hu: float
+    myocardium_hu: float
+
+    @classmethod
+    def at(cls, blood_hu: float) -> "Enhancement":
+        return cls(blood_hu, hu.MYOCARDIUM + hu.MYOCARDIUM_ENHANCEMENT * (blood_hu - hu.BLOOD))
+
+
+def heart_painters(anatomy: Anatomy, enhancement: Optional[Enhancement] = None) -> List[Painter]:
+    blood = enhancement.blood_hu if enhancement else hu.BLOOD
     heart = anatomy.heart
     fat = anatomy.epicardial_fat
     painters: List[Painter] = [
         UnionPainter("pericardium", heart_parts(anatomy, fat + 1.3), 30.0),
         UnionPainter("epicardial fat", heart_parts(anatomy, fat), hu.FAT),
-        UnionPainter("myocardium", heart_parts(anatomy, 0.0)[:1], hu.MYOCARDIUM),
-        UnionPainter("atria", heart_parts(anatomy, 0.0)[1:], hu.BLOOD),
+        UnionPainter("myocardium", heart_parts(anatomy, 0.0)[:1],
+                     enhancement.myocardium_hu if enhancement else hu.MYOCARDIUM),
+        UnionPainter("atria", heart_parts(anatomy, 0.0)[1:], blood),
     ]
     lv_centre = heart.to_world([0.42 * heart.length, -0.22 * heart.radius_a, -0.28 * heart.radius_b])
     lv = ellipsoid_matrix(heart.rotation, (0.5 * heart.length, 0.55 * heart.radius_a, 0.5 * heart.radius_b))
     rv_centre = heart.to_world([0.3 * heart.length, 0.38 * heart.radius_a, 0.3 * heart.radius_b])
     rv = ellipsoid_matrix(heart.rotation, (0.42 * heart.length, 0.33 * heart.radius_a, 0.45 * heart.radius_b))
-    painters.append(EllipsoidPainter("left ventricle", lv_centre, lv, hu.BLOOD))
-    painters.append(EllipsoidPainter("right ventricle", rv_centre, rv, hu.BLOOD))
+    painters.append(EllipsoidPainter("left ventricle", lv_centre, lv, blood))
+    painters.append(EllipsoidPainter("right ventricle", rv_centre, rv, blood))
     return painters
 
 
@@ -416,11 +431,13 @@ def _tube_painters(tube: Tube, value: float, sleeve: float = 0.0, sleeve_value: 
 
 
 def build_scene(anatomy: Anatomy, lung_vessel_points: Optional[Tuple[np.ndarray, np.ndarray]] = None,
-                groove_fat: float = 3.0) -> List[Painter]:
-    """The painters of ``anatomy`` in drawing order (coronary arteries last, calcium excluded)."""
+                groove_fat: float = 3.0, enhancement: Optional[Enhancement] = None) -> List[Painter]:
+    """The painters of ``anatomy`` in drawing order (coronary arteries last, calcium excluded); ``enhancement``: a
+    contrast-enhanced scan."""
+    blood = enhancement.blood_hu if enhancement else hu.BLOOD
     painters: List[Painter] = [BodyPainter(anatomy)]
     if lung_vessel_points is not None and len(lung_vessel_points[1]):
-        painters.append(TubePainter("lung vessels", lung_vessel_points[0], lung_vessel_points[1], hu.BLOOD))
+        painters.append(TubePainter("lung vessels", lung_vessel_points[0], lung_vessel_points[1], blood))
     cx, cy, a, b = anatomy.cavity(0.0)
     lowest_dome = min(d.z for d in anatomy.domes.values())
     painters.append(EllipsePainter("mediastinal fat", 5.0, cy + 0.2 * b, 24.0, 0.8 * b, hu.FAT, (lowest_dome - 30.0, 1e9)))
@@ -428,17 +445,17 @@ def build_scene(anatomy: Anatomy, lung_vessel_points: Optional[Tuple[np.ndarray,
     if anatomy.stomach_bubble is not None:
         centre, axes = anatomy.stomach_bubble
         painters.append(EllipsoidPainter("stomach gas", centre, ellipsoid_matrix(np.eye(3), axes), hu.AIR))
-    painters.extend(heart_painters(anatomy))
+    painters.extend(heart_painters(anatomy, enhancement))
     points, radii, _ids, _path = anatomy.coronary.all_points()
     painters.append(TubePainter("coronary groove fat", points[::2], radii[::2], hu.FAT, grow=groove_fat))
     painters.append(SpinePainter(anatomy))
     root, root_axis, _ = anatomy.aortic_root
-    painters.extend(_tube_painters(anatomy.aorta, hu.BLOOD, sleeve=2.5, skip_start_mm=30.0))
+    painters.extend(_tube_painters(anatomy.aorta, blood, sleeve=2.5, skip_start_mm=30.0))
     for tube in anatomy.pulmonary:
         skip = 15.0 if tube.name == "pulmonary trunk" else 0.0
-        painters.extend(_tube_painters(tube, hu.BLOOD, sleeve=2.0, skip_start_mm=skip))
+        painters.extend(_tube_painters(tube, blood, sleeve=2.0, skip_start_mm=skip))
     for tube in anatomy.veins:
-        painters.extend(_tube_painters(tube, hu.BLOOD))
+        painters.extend(_tube_painters(tube, blood))
     painters.append(ChainPainter(anatomy.esophagus.name, anatomy.esophagus.points, anatomy.esophagus.radii, hu.ESOPHAGUS))
     for tube in anatomy.trachea:
         painters.append(ChainPainter(tube.name + " wall", tube.points, tube.radii, hu.SOFT_TISSUE, grow=1.8))
@@ -447,4 +464,6 @@ def build_scene(anatomy: Anatomy, lung_vessel_points: Optional[Tuple[np.ndarray,
     painters.append(RibPainter(anatomy))
     painters.append(SternumPainter(anatomy))
     painters.append(TubePainter("coronary arteries", points, radii, hu.SOFT_TISSUE))
+    if enhancement is not None:
+        painters.append(TubePainter("coronary lumen", points, radii * hu.LUMEN_FRACTION, blood))
     return painters

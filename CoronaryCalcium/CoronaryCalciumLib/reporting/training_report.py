@@ -23,6 +23,7 @@ from ..classifier.metrics import METRIC_LABELS, MetricEstimate, summarise
 from ..classifier.pipelines import MODEL_LABELS
 from ..io.atomic import atomic_path, plain_json, write_text_atomic
 from ..classifier.nested_cv import TASK_TITLES, TrainingResult
+from ..classifier.contrast_protocol import final_training_cases
 
 
 def _write_csv(path: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -38,8 +39,8 @@ def _fmt(value: float, digits: int = 3) -> str:
     return "n/a" if value is None or not math.isfinite(value) else ("%." + str(digits) + "f") % value
 
 
-def _pipeline_label(feature_set: str, model: str) -> str:
-    return "%s / %s" % (feature_set, MODEL_LABELS.get(model, model))
+def _pipeline_label(feature_set: str, model: str, arm: str = "") -> str:
+    return ("%s: " % arm if arm else "") + "%s / %s" % (feature_set, MODEL_LABELS.get(model, model))
 
 
 # --------------------------------------------------------------------------------------------------------- plots
@@ -114,6 +115,14 @@ def _roc_curves(y: np.ndarray, entries: Sequence[Dict[str, Any]], class_names: S
 
 # ------------------------------------------------------------------------------------------------ training report
 
+def _training_counts(result: TrainingResult, arm: str, fold: int):
+    """(training cases, of which contrast-enhanced) of ``arm`` in outer ``fold`` of the contrast protocol."""
+    from ..classifier.contrast_protocol import arm_splits
+
+    train, _test = arm_splits(result.fold_of_case, result.contrast, arm)[fold]
+    return int(train.sum()), int((train & np.asarray(result.contrast, dtype=bool)).sum())
+
+
 def write_training_report(result: TrainingResult, directory: str, skipped: Sequence[Any] = (),
                           saved: Optional[Any] = None, extra: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
     """Write every report file of a nested-CV run; returns {kind: path}."""
@@ -122,32 +131,37 @@ def write_training_report(result: TrainingResult, directory: str, skipped: Seque
              ("report.md", "report.json", "metrics.csv", "folds.csv", "paired_tests.csv", "predictions.csv",
               "roc.png", "calibration.png")}
     metrics = list(result.candidates[0].summary)
+    arms = result.contrast is not None  # the contrast protocol: an arm column (training data) at the end
     _write_csv(paths["metrics.csv"], ["feature_set", "model", "metric", "value", "ci_low", "ci_high", "fold_mean",
-                                      "fold_sd"],
-               [[c.feature_set, c.model, m, e.value, e.ci_low, e.ci_high, e.fold_mean, e.fold_sd]
-                for c in result.candidates for m, e in c.summary.items()])
+                                      "fold_sd"] + (["arm"] if arms else []),
+               [[c.feature_set, c.model, m, e.value, e.ci_low, e.ci_high, e.fold_mean, e.fold_sd] +
+                ([c.arm] if arms else []) for c in result.candidates for m, e in c.summary.items()])
     _write_csv(paths["folds.csv"], ["feature_set", "model", "fold", "test_cases"] + metrics +
-               ["inner_score", "features_kept", "best_params"],
-               [[c.feature_set, c.model, f.fold, int(np.sum(result.fold_of_case == f.fold))] +
+               ["inner_score", "features_kept", "best_params"] +
+               (["arm", "training_cases", "training_contrast_cases"] if arms else []),
+               [[c.feature_set, c.model, f.fold, result.test_count(f.fold)] +
                 [f.metrics.get(m, float("nan")) for m in metrics] +
-                [f.inner_score, len(f.selected_features), json.dumps(f.best_params, sort_keys=True)]
+                [f.inner_score, len(f.selected_features), json.dumps(f.best_params, sort_keys=True)] +
+                ([c.arm] + list(_training_counts(result, c.arm, f.fold)) if arms else [])
                 for c in result.candidates for f in c.folds])
     _write_csv(paths["paired_tests.csv"], ["comparison", "a", "b", "metric", "mean_a", "mean_b", "mean_difference",
                                            "t_statistic", "p_value", "p_value_corrected", "n_folds"],
                [[t.comparison, t.a, t.b, t.metric, t.mean_a, t.mean_b, t.mean_difference, t.t_statistic, t.p_value,
                  t.p_value_corrected, t.n_folds] for t in result.paired_tests])
+    tested = result.tested()  # the contrast protocol never tests a contrast case: no prediction to list
     _write_csv(paths["predictions.csv"], ["case_id", "label", "fold", "feature_set", "model", "predicted"] +
-               ["p_%s" % name for name in result.class_names],
+               ["p_%s" % name for name in result.class_names] + (["arm"] if arms else []),
                [[case, result.class_names[result.y[i]], int(result.fold_of_case[i]), c.feature_set, c.model,
-                 result.class_names[int(np.argmax(c.probabilities[i]))]] + [float(p) for p in c.probabilities[i]]
-                for c in result.candidates for i, case in enumerate(result.case_ids)])
+                 result.class_names[int(np.argmax(c.probabilities[i]))]] + [float(p) for p in c.probabilities[i]] +
+                ([c.arm] if arms else [])
+                for c in result.candidates for i, case in enumerate(result.case_ids) if tested[i]])
     best = result.best_candidate()
-    entries = [{"label": _pipeline_label(c.feature_set, c.model), "probabilities": c.probabilities}
+    entries = [{"label": _pipeline_label(c.feature_set, c.model, c.arm), "probabilities": c.probabilities[tested]}
                for c in ([best] + [c for c in result.candidates if c is not best])]
     title = "%s: nested-CV out-of-fold ROC" % TASK_TITLES[result.task]
-    plot_roc(paths["roc.png"], _roc_curves(result.y, entries, result.class_names), title)
-    plot_calibration(paths["calibration.png"], result.y, best.probabilities, result.class_names,
-                     "calibration, %s (out-of-fold)" % _pipeline_label(best.feature_set, best.model))
+    plot_roc(paths["roc.png"], _roc_curves(result.y[tested], entries, result.class_names), title)
+    plot_calibration(paths["calibration.png"], result.y[tested], best.probabilities[tested], result.class_names,
+                     "calibration, %s (out-of-fold)" % _pipeline_label(best.feature_set, best.model, best.arm))
     data = training_report_data(result, skipped, saved, extra)
     write_text_atomic(paths["report.json"], json.dumps(plain_json(data), indent=2) + "\n")
     write_text_atomic(paths["report.md"], training_report_markdown(result, skipped, saved, extra))
@@ -165,9 +179,10 @@ def training_report_data(result: TrainingResult, skipped: Sequence[Any] = (), sa
         "skipped_cases": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
         "protocol": result.config.to_dict(),
         "selection_metric": result.config.selection_metric(),
-        "best_pipeline": {"feature_set": best.feature_set, "model": best.model},
+        "best_pipeline": {"feature_set": best.feature_set, "model": best.model, **({"arm": best.arm} if best.arm else {})},
         "pipelines": [{
             "feature_set": c.feature_set, "model": c.model, "seconds": round(c.seconds, 2),
+            **({"arm": c.arm} if c.arm else {}),
             "metrics": {k: v.to_dict() for k, v in c.summary.items()},
             "folds": [{"fold": f.fold, "metrics": f.metrics, "inner_score": f.inner_score,
                        "best_params": f.best_params, "features_kept": f.selected_features} for f in c.folds],
@@ -181,10 +196,82 @@ def training_report_data(result: TrainingResult, skipped: Sequence[Any] = (), sa
         data["final_model"] = {"feature_set": result.final.feature_set, "model": result.final.model,
                                "best_params": result.final.best_params, "inner_score": result.final.inner_score,
                                "features_kept": result.final.selected_features}
+        if result.final_arm:
+            data["final_model"]["arm"] = result.final_arm
+    if result.contrast is not None:
+        data["contrast_protocol"] = contrast_protocol_data(result)
     if saved is not None:
         data["model_file"] = {"path": saved.model_path, "sha256": saved.sha256, "card": saved.card_md_path}
     data.update(dict(extra or {}))
     return data
+
+
+def contrast_protocol_data(result: TrainingResult) -> Dict[str, Any]:
+    """The contrast protocol's design and per-fold scores: the same test cases for both arms, fold by fold."""
+    arms = [arm for arm in ("noncontrast", "mixed") if any(c.arm == arm for c in result.candidates)]
+    contrast = np.asarray(result.contrast, dtype=bool)
+    folds = []
+    for fold in range(result.config.outer_folds):
+        entry: Dict[str, Any] = {"fold": fold, "test_cases": result.test_count(fold),
+                                 "test_contrast_cases": int(np.sum((result.fold_of_case == fold) & contrast &
+                                                                   result.tested()))}
+        for arm in arms:
+            cases, enhanced = _training_counts(result, arm, fold)
+            entry[arm] = {"training_cases": cases, "training_contrast_cases": enhanced,
+                          "metrics": {c.key: c.folds[fold].metrics for c in result.candidates if c.arm == arm}}
+        folds.append(entry)
+    return {"train_on": arms, "test_on": "noncontrast", "contrast_cases": int(contrast.sum()),
+            "non_contrast_cases": int((~contrast).sum()), "folds": folds,
+            "stratified_on": "label x contrast", "final_arm": result.final_arm}
+
+
+def _contrast_markdown(result: TrainingResult, extra: Optional[Mapping[str, Any]]) -> List[str]:
+    """The contrast protocol's section: design, the per-fold table of both arms, and how each case's contrast was
+    decided."""
+    from ..classifier.contrast_protocol import ARM_COMPARISON, ARM_TITLES
+
+    design = contrast_protocol_data(result)
+    headline = "accuracy"
+    lines = ["## Contrast protocol: test on non-contrast scans only", "",
+             "%d non-contrast and %d contrast-enhanced cases. Outer folds stratified on label x contrast; each test "
+             "fold holds only the fold's non-contrast cases, and is the same for every arm (%s). The non-contrast "
+             "arm trains on the other folds' non-contrast cases; the mixed arm on all of the other folds' cases, "
+             "the contrast cases included. A contrast case is never tested."
+             % (design["non_contrast_cases"], design["contrast_cases"],
+                "; ".join("%s: %s" % (arm, ARM_TITLES[arm]) for arm in design["train_on"])), ""]
+    header = "| fold | test cases (non-contrast) |"
+    rule = "|---|---|"
+    for arm in design["train_on"]:
+        header += " %s: training cases (contrast) | %s: %s |" % (arm, arm, headline)
+        rule += "---|---|"
+    lines += [header, rule]
+    best_key = {arm: [c for c in result.candidates if c.arm == arm] for arm in design["train_on"]}
+    for entry in design["folds"]:
+        row = "| %d | %d |" % (entry["fold"] + 1, entry["test_cases"])
+        for arm in design["train_on"]:
+            scores = ", ".join("%s %s" % (c.model, _fmt(c.folds[entry["fold"]].metrics.get(headline, float("nan"))))
+                               for c in best_key[arm])
+            row += " %d (%d) | %s |" % (entry[arm]["training_cases"], entry[arm]["training_contrast_cases"], scores)
+        lines.append(row)
+    between = [t for t in result.paired_tests if t.comparison == ARM_COMPARISON]
+    if between:
+        lines += ["", "Paired tests between the arms (matching folds; difference = non-contrast arm - mixed arm):", "",
+                  "| pipeline | metric | non-contrast arm | mixed arm | difference | p | p (corrected) |",
+                  "|---|---|---|---|---|---|---|"]
+        for t in between:
+            lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                t.a.split(": ", 1)[-1], METRIC_LABELS.get(t.metric, t.metric), _fmt(t.mean_a), _fmt(t.mean_b),
+                _fmt(t.mean_difference), _fmt(t.p_value, 4), _fmt(t.p_value_corrected, 4)))
+    cases = list((extra or {}).get("contrast_cases") or [])
+    detected = [c for c in cases if c.get("source", "").startswith("detected")]
+    disagreeing = [c for c in cases if "disagrees" in c.get("source", "")]
+    if cases:
+        lines += ["", "Contrast status: %d case(s) from the manifest, %d decided by the contrast detection%s "
+                  "(every case in `report.json`, `contrast_cases`)."
+                  % (len(cases) - len(detected), len(detected),
+                     "; the detection disagrees with the manifest on %s" % ", ".join(c["case_id"] for c in disagreeing)
+                     if disagreeing else "")]
+    return lines + [""]
 
 
 def _metric_table(rows: Sequence[tuple], metrics: Sequence[str]) -> List[str]:
@@ -225,10 +312,13 @@ def training_report_markdown(result: TrainingResult, skipped: Sequence[Any] = ()
               "calibrated without it (nested CV); the numbers describe the procedure, tuning included.",
               "- Run time: %.0f s" % result.seconds, "",
               "## Out-of-fold metrics (pooled; 95% percentile bootstrap CI over cases; mean ± SD over outer folds)", ""]
-    lines += _metric_table([(_pipeline_label(c.feature_set, c.model), c.summary) for c in result.candidates], metrics)
-    lines += ["", "Best pipeline by mean outer-fold %s: **%s**." % (config.selection_metric(),
-                                                                   _pipeline_label(best.feature_set, best.model)), "",
+    lines += _metric_table([(_pipeline_label(c.feature_set, c.model, c.arm), c.summary) for c in result.candidates],
+                           metrics)
+    lines += ["", "Best pipeline by mean outer-fold %s: **%s**." % (
+        config.selection_metric(), _pipeline_label(best.feature_set, best.model, best.arm)), "",
               "![ROC](roc.png) ![calibration](calibration.png)", ""]
+    if result.contrast is not None:
+        lines += _contrast_markdown(result, extra)
     if result.paired_tests:
         lines += ["## Paired t-tests over the %d outer folds" % config.outer_folds, "",
                   "p: paired t-test as in the source study; p (corrected): Nadeau-Bengio corrected resampled t-test "
@@ -250,8 +340,9 @@ def training_report_markdown(result: TrainingResult, skipped: Sequence[Any] = ()
     if result.final is not None:
         final = result.final
         lines += ["## Final model", "",
-                  "%s, tuned on all %d cases: `%s` (inner-CV %s %.3f); %d features kept by the filter."
-                  % (_pipeline_label(final.feature_set, final.model), len(result.case_ids),
+                  "%s, tuned on all %d cases%s: `%s` (inner-CV %s %.3f); %d features kept by the filter."
+                  % (_pipeline_label(final.feature_set, final.model, result.final_arm),
+                     len(final_training_cases(result)), " of the %s arm" % result.final_arm if result.final_arm else "",
                      json.dumps(final.best_params, sort_keys=True), config.resolved_scoring(), final.inner_score,
                      len(final.selected_features))]
         if saved is not None:
