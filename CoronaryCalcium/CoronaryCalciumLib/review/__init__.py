@@ -14,6 +14,8 @@ _API = {
     "Review": ".model",
     "apply_edits": ".model",
     "ct_sha256": ".model",
+    "read_case": ".case_dir",
+    "review_case": ".case_dir",
 }
 __all__ = sorted(_API)
 __getattr__, __dir__ = lazy_api(__name__, _API)
