@@ -65,10 +65,12 @@ def write_lesion_ids(path: str, case: Assessment) -> None:
     import SimpleITK as sitk
 
     from ..io.geometry import apply_geometry
+    from ..io.integrity import itk_writable_path
 
     image = sitk.GetImageFromArray(case.score.lesion_label_volume())
     apply_geometry(image, case.ct_volume.geometry)
-    sitk.WriteImage(image, path, True)
+    with itk_writable_path(path) as writable:  # ITK cannot open every name (non-UTF-8 bytes)
+        sitk.WriteImage(image, writable, True)
 
 
 def write_case_outputs(folder: str, case: Assessment, include_phi: bool = False, report: bool = True,
