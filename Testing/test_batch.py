@@ -122,7 +122,7 @@ def test_a_calibrated_batch_writes_the_integrated_mass_to_every_output(cohort, t
                  "--model", "none"]) == 0
     row = read_summary(out)[0]
     result = json.load(open(os.path.join(out, row["id"], "result.json")))
-    assert result["schema_version"] == 2 and result["integrated_mass_mg"] > 0
+    assert result["schema_version"] == 3 and result["integrated_mass_mg"] > 0
     assert float(row["integrated_mass_mg"]) == pytest.approx(result["integrated_mass_mg"], abs=0.005)
     assert result["integrated_mass_mg"] == pytest.approx(
         sum(entry["integrated_mass_mg"] for entry in result["per_artery"].values()))

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "CoronaryCalcium", "CoronaryCalciumLib")
-STAGES = ("io", "region", "scoring", "features", "features.embeddings", "classifier", "reporting", "cli")
+STAGES = ("io", "region", "scoring", "features", "features.embeddings", "classifier", "reporting", "review", "cli")
 
 
 def _modules():

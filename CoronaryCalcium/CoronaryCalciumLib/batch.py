@@ -35,7 +35,8 @@ MASK_MARKERS = ("_mask", ".mask")
 SUMMARY_COLUMNS = ("id", "status", "error", "agatston", "volume_mm3", "mass_mg", "classic", "cac_drs", "lesions",
                    "agatston_LM", "agatston_LAD", "agatston_LCX", "agatston_RCA", "agatston_unassigned",
                    "classifier_label", "classifier_probability", "warnings", "integrated_mass_mg",
-                   "category_reliable", "noise_hu", "excluded_lesions")
+                   "category_reliable", "noise_hu", "excluded_lesions", "reviewed", "review_edits",
+                   "automatic_agatston")
 PHI_COLUMNS = ("image", "patient_name", "patient_id")
 PARTIAL = ".partial-"
 
@@ -271,6 +272,9 @@ def summary_row_from_folder(case: ManifestCase, folder: str, options: BatchOptio
         "excluded_lesions": len(data.get("excluded_lesions", [])),
         "warnings": len(data["warnings"]),
         "integrated_mass_mg": "" if data.get("integrated_mass_mg") is None else "%.2f" % data["integrated_mass_mg"],
+        "reviewed": "yes" if data.get("reviewed") else "no",
+        "review_edits": len((data.get("review") or {}).get("edits") or []),
+        "automatic_agatston": "%.2f" % (data.get("review") or {}).get("automatic", data)["agatston"],
     }
     for name, entry in data["per_artery"].items():
         row["agatston_%s" % name] = "%.2f" % entry["agatston"]
@@ -290,6 +294,29 @@ def clean_partial(out_dir: str) -> int:
                 shutil.rmtree(os.path.join(out_dir, name), ignore_errors=True)
                 removed += 1
     return removed
+
+
+def refresh_summary_row(out_dir: str, case_id: str) -> bool:
+    """After a review of ``out_dir/<case_id>``: its row of ``out_dir/summary.csv`` (and overview.html) read again
+    from the case's result.json. False when ``out_dir`` has no summary holding the case."""
+    path = os.path.join(out_dir, "summary.csv")
+    if not os.path.isfile(path):
+        return False
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as stream:
+        reader = csv.DictReader(stream)
+        include_phi = "image" in (reader.fieldnames or ())
+        rows: List[Dict[str, object]] = list(reader)
+    index = next((i for i, row in enumerate(rows) if row.get("id") == case_id), None)
+    if index is None:
+        return False
+    options = BatchOptions(include_phi=include_phi)
+    rows[index] = summary_row_from_folder(ManifestCase(case_id, str(rows[index].get("image") or "")),
+                                          os.path.join(out_dir, case_id), options)
+    write_summary(out_dir, rows, include_phi)
+    from .reporting.overview import write_overview
+
+    write_overview(os.path.join(out_dir, "overview.html"), rows)
+    return True
 
 
 def write_summary(out_dir: str, rows: List[Dict[str, object]], include_phi: bool) -> str:
@@ -359,6 +386,10 @@ def run_batch(cases: List[ManifestCase], out_dir: str, options: BatchOptions, wo
             pending.append(case)
     if skipped:
         log("%d of %d cases already finished in %s (use --force to redo them)" % (skipped, len(cases), out_dir))
+        reviewed = sum(1 for row in rows.values() if row.get("reviewed") == "yes")
+        if reviewed:
+            log("%d of them reviewed by a reader: kept (--force would replace the review by a new automatic result)"
+                % reviewed)
     start = time.perf_counter()
 
     def record(row: Dict[str, object]) -> None:

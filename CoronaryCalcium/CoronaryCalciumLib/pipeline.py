@@ -17,6 +17,7 @@ import numpy as np
 from .io.ct import CTVolume, count_nonfinite, load_ct
 from .errors import InputError
 from .result import Assessment
+from .review.model import ct_sha256
 from .region.mask import LabelSpec, RegionOfInterest, load_region
 from .scoring.agatston import ScoringSettings, score
 from .progress import Progress, silent
@@ -36,6 +37,7 @@ def assess(
     classify: Optional[Classify] = None,
 ) -> Assessment:
     """Score an already loaded CT in a region on its grid; ``classify`` (features + model) may add its verdict."""
+    fingerprint = ct_sha256(ct)
     ct = finite_ct(ct, region)
     progress(0.6, "scoring calcium")
     calcium = score(ct, region, settings)
@@ -50,6 +52,7 @@ def assess(
         },
         ct_volume=ct,
         region_of_interest=region,
+        ct_sha256=fingerprint,
     )
     if classify is not None:
         progress(0.75, "radiomics and classifier")

@@ -1,6 +1,6 @@
 """The one result type, ``Assessment``, that flows to the Slicer panel, the CLI and the reports; and its JSON form.
 
-JSON schema (``schema_version`` 2), top-level keys:
+JSON schema (``schema_version`` 3), top-level keys:
   schema_version, software {name, version}, case_id,
   agatston, volume_mm3, mass_mg (null without calibration), integrated_mass_mg (null without calibration),
   category {classic, classic_range, cac_drs, cac_drs_agatston, cac_drs_vessels, reliable}, per_artery {LM, LAD, LCX,
@@ -11,25 +11,36 @@ JSON schema (``schema_version`` 2), top-level keys:
   settings {...every setting used, protocol {...}, integrated_mass {...}...}, warnings [...],
   input {source, format, kvp, slice_thickness_mm, slice_increment_mm, manufacturer, ... (patient name/ID only on
   request)}, region {source, voxels, labels}, classifier (null unless a model ran: see classifier.prediction.Prediction),
-  classifier_not_run ({reason} when a classifier was asked for and could not run, else null).
+  classifier_not_run ({reason} when a classifier was asked for and could not run, else null),
+  ct_sha256 (of the CT's voxels and geometry: review refuses another CT), reviewed (bool), review (null until a
+  reader edited: {readers, last_edit, edits [{action, lesion, artery, reason, point_lps_mm, reader, time, note}],
+  automatic {agatston, volume_mm3, mass_mg, integrated_mass_mg, category, per_artery, lesions, excluded_lesions,
+  warnings}}). With a review the top-level scores, lesions and categories are the reviewed ones.
 Units: HU, mm, mm2, mm3, mg. Version 2 added the integrated-intensity mass (``integrated_mass_mg`` and
 ``settings.integrated_mass``), ``excluded_lesions``, ``image_quality``, ``category.reliable`` and
 ``settings.protocol``; every version-1 key is unchanged. ``classifier_not_run`` was added within version 2 (files
-without it still read: ``ClassifierNotRun.from_dict`` falls back on the warning line).
+without it still read: ``ClassifierNotRun.from_dict`` falls back on the warning line). Version 3 added ``ct_sha256``,
+``reviewed`` and ``review``; ``Assessment.from_dict`` reads versions 1-3.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, List, Optional, Sequence
 
 from . import __version__
 from .classifier.prediction import ClassifierNotRun, Prediction
+from .errors import InputError
 from .io.ct import CTMetadata
-from .scoring.agatston import CalciumScore
+from .review.edits import Edit
+from .review.model import Review, apply_edits
+from .scoring.agatston import ArteryScore, CalciumScore, Lesion, ScoringSettings
+from .scoring.categories import Category
+from .scoring.image_quality import ImageQuality
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass
@@ -51,6 +62,25 @@ class Assessment:
     # names of the input files and folders (they can identify a patient): {name: placeholder}, left out of the JSON
     # and reports unless include_phi
     input_names: Dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    ct_sha256: Optional[str] = None
+    review: Optional[Review] = None  # the automatic score and the reader's edits (``score`` is then the reviewed one)
+
+    @property
+    def reviewed(self) -> bool:
+        return self.review is not None and self.review.reviewed
+
+    @property
+    def automatic_score(self) -> CalciumScore:
+        return self.review.automatic if self.review is not None else self.score
+
+    def apply_review(self, edits: Sequence[Edit], settings: Optional[ScoringSettings] = None) -> None:
+        """Replace the review by ``edits`` (all of them, in order; fewer than before is an undo) and recompute the
+        score from the automatic one. Adding a lesion needs ``ct_volume`` and ``settings``. On a bad edit
+        (InputError) nothing changes."""
+        automatic = self.automatic_score
+        reviewed = apply_edits(automatic, list(edits), self.ct_volume, settings)
+        self.review = Review(automatic=automatic, edits=list(edits), ct_sha256=self.ct_sha256)
+        self.score = reviewed
 
     @property
     def warnings(self) -> List[str]:
@@ -68,6 +98,9 @@ class Assessment:
         data["region"] = dict(self.region)
         data["classifier"] = _plain(self.classifier)
         data["classifier_not_run"] = _plain(self.classifier_not_run)
+        data["ct_sha256"] = self.ct_sha256
+        data["reviewed"] = self.reviewed
+        data["review"] = self.review.to_dict() if self.review is not None else None
         return data if include_phi else _without_names(data, self.input_names)
 
     def redact(self, text: str) -> str:
@@ -76,6 +109,51 @@ class Assessment:
 
     def to_json(self, include_phi: bool = False) -> str:
         return json.dumps(self.to_dict(include_phi=include_phi), indent=2, default=_json_default)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Assessment":
+        """An Assessment from its JSON form (schema 1-3); no voxels (``ct_volume``, lesion map) come with it."""
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if version not in READABLE_VERSIONS:
+            raise InputError("result schema version %r is not one this version reads (%s)"
+                             % (version, ", ".join(map(str, READABLE_VERSIONS))))
+        try:
+            calcium = _score_from_dict(data)
+            review = None
+            if data.get("review"):
+                automatic = _score_from_dict(dict(data, **data["review"]["automatic"]))
+                review = Review(automatic=automatic, edits=[Edit.from_dict(e) for e in data["review"]["edits"]],
+                                ct_sha256=data.get("ct_sha256"))
+            return cls(case_id=str(data["case_id"]), ct=CTMetadata(**_known(CTMetadata, data.get("input") or {})),
+                       score=calcium, region=dict(data.get("region") or {}), classifier=Prediction.from_dict(data.get("classifier")),
+                       classifier_not_run=ClassifierNotRun.from_dict(data), ct_sha256=data.get("ct_sha256"), review=review)
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError("result file is incomplete or damaged: %s %s" % (type(error).__name__, error))
+
+
+def _known(kind, data: Dict[str, Any]) -> Dict[str, Any]:
+    names = {f.name for f in fields(kind)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+def _lesion(data: Dict[str, Any]) -> Lesion:
+    values = _known(Lesion, data)
+    values["centroid_lps_mm"] = tuple(values["centroid_lps_mm"])
+    return Lesion(**values)
+
+
+def _score_from_dict(data: Dict[str, Any]) -> CalciumScore:
+    """A CalciumScore (without its lesion map) from the JSON keys of one."""
+    quality = data.get("image_quality")
+    return CalciumScore(
+        agatston=float(data["agatston"]), volume_mm3=float(data["volume_mm3"]), mass_mg=data.get("mass_mg"),
+        integrated_mass_mg=data.get("integrated_mass_mg"),
+        per_artery={name: ArteryScore(**_known(ArteryScore, entry)) for name, entry in data["per_artery"].items()},
+        lesions=[_lesion(l) for l in data["lesions"]],
+        excluded_lesions=[_lesion(l) for l in data.get("excluded_lesions") or []],
+        category=Category(**_known(Category, data["category"])), settings=dict(data.get("settings") or {}),
+        warnings=list(data.get("warnings") or []),
+        image_quality=ImageQuality(**_known(ImageQuality, quality)) if quality else None)
 
 
 def _plain(value: Any) -> Any:

@@ -224,7 +224,7 @@ def test_the_integrated_mass_reaches_the_json_of_the_command_line(scan, calibrat
     assert main(["score", QRM, "--mask", _insert_mask(scan, "medium-800", tmp_path), "--calibration",
                  repr(calibration.factor_mg_per_mm3_hu), "--json", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert result["schema_version"] == 2
+    assert result["schema_version"] == 3
     assert result["integrated_mass_mg"] == pytest.approx(sum(l["integrated_mass_mg"] for l in result["lesions"]))
     assert result["per_artery"]["unassigned"]["integrated_mass_mg"] == pytest.approx(result["integrated_mass_mg"])
     assert result["integrated_mass_mg"] == pytest.approx(PINNED_INTEGRATED["medium-800"][0], rel=0.01)

@@ -532,7 +532,8 @@ def test_export_writes_the_cores_case_files(module, scene, tmp_path):
     logic.process(volume, "segmentation", segmentation, runClassifier=False)
     written = logic.exportResults(str(tmp_path / "out"))
     names = sorted(os.path.basename(path) for path in written)
-    assert names == ["calcium.seg.nrrd", "lesions.csv", "region.seg.nrrd", "report.html", "result.json"]
+    assert names == ["calcium.seg.nrrd", "lesion_ids.nrrd", "lesions.csv", "region.seg.nrrd", "report.html",
+                     "result.json"]
     import json
 
     with open(tmp_path / "out" / "result.json", encoding="utf-8") as stream:

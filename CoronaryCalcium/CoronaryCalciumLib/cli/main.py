@@ -18,7 +18,7 @@ from ..errors import CoronaryCalciumError
 from ..io.integrity import DEBUG_ENV
 
 COMMANDS = ("score", "assess", "calibrate", "phantom", "train", "evaluate", "compare_features", "finetune_probe",
-            "agreement", "convert_model")
+            "agreement", "convert_model", "review")
 
 EXIT_OK = 0
 EXIT_INPUT_ERROR = 2

@@ -1,4 +1,5 @@
-"""Per-case output files: result.json, lesions.csv, region.seg.nrrd, calcium.seg.nrrd and report.html.
+"""Per-case output files: result.json, lesions.csv, region.seg.nrrd, calcium.seg.nrrd, lesion_ids.nrrd (lesion ids on
+the CT grid: what a review needs) and report.html.
 
 ``write_case_outputs`` fills a folder; callers that need all-or-nothing (batch runs) give it a temporary folder and
 rename it when it is complete.
@@ -18,7 +19,8 @@ from ..region.terminology import calcium_terminology, region_terminology
 LESION_COLUMNS = ("id", "artery", "agatston", "volume_mm3", "mass_mg", "peak_hu", "mean_hu", "voxel_count",
                   "centroid_x_lps_mm", "centroid_y_lps_mm", "centroid_z_lps_mm", "first_slice", "last_slice",
                   "integrated_mass_mg")
-CASE_FILES = ("result.json", "lesions.csv", "region.seg.nrrd", "calcium.seg.nrrd", "report.html")
+CASE_FILES = ("result.json", "lesions.csv", "region.seg.nrrd", "calcium.seg.nrrd", "lesion_ids.nrrd", "report.html")
+REVIEWED_FILES = ("result.json", "lesions.csv", "calcium.seg.nrrd", "lesion_ids.nrrd", "report.html")
 
 
 def write_lesions_csv(path: str, case: Assessment) -> None:
@@ -58,16 +60,32 @@ def calcium_segments(case: Assessment) -> List[Segment]:
     return segments
 
 
-def write_case_outputs(folder: str, case: Assessment, include_phi: bool = False, report: bool = True) -> Dict[str, str]:
-    """Write every per-case file into ``folder``; returns {file name: path}."""
+def write_lesion_ids(path: str, case: Assessment) -> None:
+    """Lesion ids (counted and excluded; 0 = none) on the CT grid, uint16, compressed NRRD."""
+    import SimpleITK as sitk
+
+    from ..io.geometry import apply_geometry
+    from ..io.integrity import itk_writable_path
+
+    image = sitk.GetImageFromArray(case.score.lesion_label_volume())
+    apply_geometry(image, case.ct_volume.geometry)
+    with itk_writable_path(path) as writable:  # ITK cannot open every name (non-UTF-8 bytes)
+        sitk.WriteImage(image, writable, True)
+
+
+def write_case_outputs(folder: str, case: Assessment, include_phi: bool = False, report: bool = True,
+                       names=CASE_FILES) -> Dict[str, str]:
+    """Write the per-case files ``names`` (default: all) into ``folder``; returns {file name: path}."""
     from .html_report import write_report
 
     os.makedirs(folder, exist_ok=True)
-    paths = {name: os.path.join(folder, name) for name in CASE_FILES}
+    paths = {name: os.path.join(folder, name) for name in names}
     with open(paths["result.json"], "w", encoding="utf-8") as stream:
         stream.write(case.to_json(include_phi=include_phi) + "\n")
     write_lesions_csv(paths["lesions.csv"], case)
-    write_segmentation(paths["region.seg.nrrd"], case.ct_volume.geometry, region_segments(case))
+    write_lesion_ids(paths["lesion_ids.nrrd"], case)
+    if "region.seg.nrrd" in paths:
+        write_segmentation(paths["region.seg.nrrd"], case.ct_volume.geometry, region_segments(case))
     calcium = calcium_segments(case)
     if calcium:
         write_segmentation(paths["calcium.seg.nrrd"], case.ct_volume.geometry, calcium)

@@ -123,6 +123,40 @@ def _number(value, digits=1) -> str:
     return "-" if value is None else ("%.*f" % (digits, value))
 
 
+def review_section(case: Assessment) -> List[str]:
+    """HTML: automatic or reviewed by whom and when; the edits; automatic and reviewed scores side by side."""
+    from .text_summary import review_status
+
+    status = review_status(case)
+    parts = ["<h2>Review</h2><p>%s.</p>" % html.escape(status[0].upper() + status[1:])]
+    if not case.reviewed:
+        return parts
+    parts.append("<ol>%s</ol>" % "".join("<li>%s (%s, %s)</li>" % (html.escape(edit.describe()),
+                                                                    html.escape(edit.reader or "unnamed reader"),
+                                                                    html.escape(edit.time))
+                                          for edit in case.review.edits))
+    automatic, reviewed = case.review.automatic, case.score
+    rows = [("Agatston score", automatic.agatston, reviewed.agatston),
+            ("Volume score (mm3)", automatic.volume_mm3, reviewed.volume_mm3),
+            ("Mass score (mg)", automatic.mass_mg, reviewed.mass_mg)]
+    rows += [("Agatston %s" % name, automatic.per_artery[name].agatston, reviewed.per_artery[name].agatston)
+             for name in ARTERIES_AND_UNASSIGNED]
+    changed = [(label, before, after) for label, before, after in rows if _number(before) != _number(after)]
+    if automatic.category.cac_drs != reviewed.category.cac_drs or automatic.category.classic != reviewed.category.classic:
+        changed.append(("Category", "%s, %s" % (automatic.category.classic, automatic.category.cac_drs),
+                        "%s, %s" % (reviewed.category.classic, reviewed.category.cac_drs)))
+    if changed:
+        parts.append('<table class="review">')
+        parts.append(_row(["", "automatic", "reviewed"], header=True))
+        for label, before, after in changed:
+            parts.append(_row([label] + [value if isinstance(value, str) else _number(value)
+                                         for value in (before, after)]))
+        parts.append("</table>")
+    else:
+        parts.append("<p>The review left every score as the automatic result gave it.</p>")
+    return parts
+
+
 def render_report(case: Assessment, include_phi: bool = False) -> str:
     """The report as an HTML string."""
     data = case.to_dict(include_phi=include_phi)
@@ -149,6 +183,7 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
             quality["reasons"])
         parts.append(_row(["Image noise", "%s; %s" % (noise, verdict)]))
     parts.append("</table>")
+    parts.extend(review_section(case))
 
     prediction = case.classifier
     parts.append("<h2>Classifier</h2>")

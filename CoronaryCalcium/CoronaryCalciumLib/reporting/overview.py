@@ -35,17 +35,26 @@ def render_overview(rows: List[Dict[str, object]]) -> str:
         parts.append("</table>")
     if ok:
         parts.append("<h2>Cases</h2><table><tr><th>case</th><th>Agatston</th><th>category</th><th>CAC-DRS</th>"
-                     "<th>classifier</th></tr>")
+                     "<th>classifier</th><th>review</th></tr>")
         for row in ok:
             case = html.escape(str(row["id"]))
             parts.append('<tr><td><a href="%s/report.html">%s</a></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
-                         "</tr>" % (case, case, row["agatston"], html.escape(str(row["classic"])),
-                                    html.escape(str(row["cac_drs"])), html.escape(str(row["classifier_label"]))))
+                         "<td>%s</td></tr>" % (case, case, row["agatston"], html.escape(str(row["classic"])),
+                                               html.escape(str(row["cac_drs"])),
+                                               html.escape(str(row["classifier_label"])), _review(row)))
         parts.append("</table>")
     style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:3px 8px}.disclaimer{background:#fff3cd;padding:0.6em}")
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Cohort overview</title><style>%s</style>"
             "</head><body>%s</body></html>\n" % (style, "\n".join(parts)))
+
+
+def _review(row: Dict[str, object]) -> str:
+    """"automatic", or "reviewed: N edits, Agatston A -> B"."""
+    if row.get("reviewed") != "yes":
+        return "automatic"
+    return html.escape("reviewed: %s edit(s), Agatston %s -> %s" % (row.get("review_edits"),
+                                                                   row.get("automatic_agatston"), row["agatston"]))
 
 
 def write_overview(path: str, rows: List[Dict[str, object]]) -> None:

@@ -12,6 +12,16 @@ def _mass(value) -> str:
     return "-" if value is None else "%.1f" % value
 
 
+def review_status(assessment: Assessment) -> str:
+    """"automatic" or "reviewed by NAME on TIME (N edits)"."""
+    if not assessment.reviewed:
+        return "automatic (not reviewed)"
+    review = assessment.review
+    return "reviewed by %s on %s (%d edit%s)" % (", ".join(review.readers()) or "an unnamed reader",
+                                                  review.last_time(), len(review.edits),
+                                                  "" if len(review.edits) == 1 else "s")
+
+
 def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
     score = assessment.score
     lines: List[str] = []
@@ -30,6 +40,7 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
             "noise %.0f HU in the blood pool" % quality.noise_hu if quality.noise_hu is not None
             else "noise not measured (%s)" % quality.noise_region,
             "reliable" if quality.reliable else "UNRELIABLE (%s)" % "; ".join(quality.reasons)))
+    lines.append("  Status           %s" % review_status(assessment))
     if assessment.classifier is not None:
         prediction = assessment.classifier
         lines.append("  Classifier       %s" % prediction.summary())

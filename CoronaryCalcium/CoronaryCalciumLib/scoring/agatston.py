@@ -363,7 +363,7 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
     for lesion in lesions + excluded:  # slab indices -> the CT's own slices (unchanged without slabs)
         lesion.first_slice, lesion.last_slice = prepared.original_slice_range(lesion.first_slice, lesion.last_slice)
     lesion_labels, box = prepared.to_original_slices(lesion_labels, box)
-    per_artery = _per_artery(lesions, settings.calibration_factor is not None)
+    per_artery = per_artery_scores(lesions, settings.calibration_factor is not None)
     vessels = _vessel_count(per_artery, region, warnings)
     resolved = {
         "threshold_hu": bounds[0],
@@ -439,7 +439,7 @@ def _exclude_non_coronary(lesions: List[Lesion], lesion_labels: np.ndarray, lesi
     return counted, left_out, new_id[lesion_labels], kept_voxels
 
 
-def _per_artery(lesions: List[Lesion], with_mass: bool) -> Dict[str, ArteryScore]:
+def per_artery_scores(lesions: List[Lesion], with_mass: bool) -> Dict[str, ArteryScore]:
     scores = {name: ArteryScore(mass_mg=0.0 if with_mass else None) for name in ARTERIES_AND_UNASSIGNED}
     for lesion in lesions:
         entry = scores[lesion.artery]
