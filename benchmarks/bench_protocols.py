@@ -5,8 +5,10 @@ Run: .venv/bin/python benchmarks/bench_protocols.py [--cases 4] [--seed 31] [--c
 3 mm calcium-scoring CT; chest-3mm: non-gated chest CT; chest-thin-sharp: non-gated, 1 mm at 1 mm, sharp kernel, like
 LIDC-IDRI-0314; chest-lowdose-3mm: non-gated, 3 mm, 40 HU noise) two cohorts of 512x512 phantoms are generated, one
 calcium-free (``--burden zero``: aortic, valve and mitral calcium still drawn, as in patients) and one with mild
-coronary calcium, and every case is assessed with the heart shell (``--region heart``) built from the phantom's exact
-heart and aorta masks standing in for TotalSegmentator's. Printed side by side: the share of calcium-free cases scored
+coronary calcium, and every case is assessed the way ``assess --region heart --totalseg-output COHORT`` does it: the
+automatic heart shell built from the phantom's exact heart and aorta masks standing in for TotalSegmentator's (each
+case folder holds ``heart.nii.gz`` and ``aorta.nii.gz``), so protocol normalisation, the image-quality gate and the
+lesion filters all apply as on a real scan. Printed side by side: the share of calcium-free cases scored
 exactly 0 (specificity) and their false Agatston, lesion PPV by count over both cohorts (a lesion is true when it lies
 on a coronary calcification of the truth), and the calcified cohort's total Agatston against the truth (reference
 scores on the noise-free soft reconstruction in the lesion truth masks).
@@ -27,28 +29,27 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "CoronaryCalcium"))
 sys.path.insert(0, HERE)
 
-from bench_agreement import scenario_manifest  # noqa: E402
 from CoronaryCalciumLib.batch import BatchOptions, discover, run_batch  # noqa: E402
 from CoronaryCalciumLib.phantom import generate_cohort  # noqa: E402
 from CoronaryCalciumLib.phantom.config import PROTOCOLS, protocol_config  # noqa: E402
+from CoronaryCalciumLib.region.totalseg_region import TotalSegRegionSettings  # noqa: E402
 from CoronaryCalciumLib.scoring.agreement import lesion_agreement, pair_tables  # noqa: E402
 
 BURDENS = ("zero", "mild")
 
 
 def assess_cohort(folder: str, protocol: str, burden: str, cases: int, seed: int, coverage: float):
-    """(pairing, lesion agreement) of one cohort assessed in its heart-shell region."""
-    import csv
-
+    """(pairing, lesion agreement) of one cohort assessed in its automatic heart-shell region."""
     cohort = os.path.join(folder, protocol, burden)
     config = protocol_config(protocol, burden=burden, coverage_mm=coverage)
     manifest = generate_cohort(cohort, cases, seed=seed, base=config, vary=False, workers=2)
-    with open(manifest, newline="", encoding="utf-8") as stream:
-        rows = list(csv.DictReader(stream))
     out = os.path.join(cohort, "assess-heart-shell")
     shutil.rmtree(out, ignore_errors=True)
-    run_batch(discover([scenario_manifest(cohort, rows, "heart shell")]), out, BatchOptions(report=False), workers=2,
-              progress_bar=False, log=lambda message: None)
+    cases_found = discover([manifest])
+    for case in cases_found:
+        case.mask = None  # the region comes from the case folder's heart and aorta masks, as --totalseg-output does
+    options = BatchOptions(report=False, totalseg=TotalSegRegionSettings(existing_output=cohort))
+    run_batch(cases_found, out, options, workers=2, progress_bar=False, log=lambda message: None)
     pairing = pair_tables(os.path.join(out, "summary.csv"), manifest)
     return pairing, lesion_agreement(pairing, out, cohort)
 
@@ -83,8 +84,9 @@ def main() -> None:
             _f(calcified_lesions and calcified_lesions.sensitivity_by_volume), failed,
             time.perf_counter() - start))
         print("%s done (%.0f s)" % (protocol, time.perf_counter() - start), flush=True)
-    print("\n%d calcium-free and %d mildly calcified 512x512 phantoms per protocol (seed %d, %.0f mm scanned), heart "
-          "shell from the phantoms' heart and aorta masks" % (args.cases, args.cases, args.seed, args.coverage))
+    print("\n%d calcium-free and %d mildly calcified 512x512 phantoms per protocol (seed %d, %.0f mm scanned), automatic "
+          "heart shell from the phantoms' heart and aorta masks (as --totalseg-output)"
+          % (args.cases, args.cases, args.seed, args.coverage))
     print("\n| protocol | calcium-free scored 0 | their Agatston median / max | lesion PPV (true/found) | "
           "calcified: truth mean | measured mean | bias | lesion sens. by volume | failed | seconds |")
     print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")

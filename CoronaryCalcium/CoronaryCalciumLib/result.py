@@ -7,7 +7,7 @@ JSON schema (``schema_version`` 3), top-level keys:
   RCA, unassigned: {agatston, volume_mm3, mass_mg, integrated_mass_mg, lesion_count}}, lesions [{id, artery, agatston,
   volume_mm3, mass_mg, peak_hu, mean_hu, voxel_count, centroid_lps_mm, first_slice, last_slice,
   integrated_mass_mg}], excluded_lesions [the same, with ``excluded``: the reason a lesion filter left it out of every
-  total], image_quality {noise_hu, noise_region, noise_voxels, max_noise_hu, reasons, reliable},
+  total], image_quality {noise_hu, noise_region, noise_voxels, blood_pool_hu, max_noise_hu, reasons, reliable},
   settings {...every setting used, protocol {...}, integrated_mass {...}...}, warnings [...],
   input {source, format, kvp, slice_thickness_mm, slice_increment_mm, manufacturer, ... (patient name/ID only on
   request)}, region {source, voxels, labels}, classifier (null unless a model ran: see classifier.prediction.Prediction),

@@ -52,3 +52,57 @@ def test_a_region_the_user_drew_is_not_filtered_unless_asked():
     ct, region = build(array, labels, heart, aorta, blood, automatic=False)
     assert not score(ct, region).excluded_lesions
     assert score(ct, region, scoring_settings(lesion_filters="on")).excluded_lesions
+
+
+@pytest.mark.parametrize("noise_hu, counted", [(20.0, True), (45.0, False)])
+def test_a_faint_spot_in_fat_counts_at_scoring_noise_but_not_when_noise_could_have_made_it(noise_hu, counted):
+    array, labels, heart, aorta, blood = chest(noise_hu=noise_hu)
+    places = place_lesions(array)
+    array[2, 20:24, 60:64] = 170  # 2 x 2 mm, faint, in fat
+    ct, region = build(array, labels, heart, aorta, blood)
+    result = score(ct, region)
+    spot = find(result, (2, 21, 61))
+    assert (spot.excluded is None) == counted
+    if not counted:
+        assert spot.excluded.startswith("below_noise") and "Rose" in spot.excluded
+        assert not result.image_quality.reliable
+    assert find(result, places["coronary"]).excluded is None  # 420 HU stands far above either noise
+    assert result.image_quality.blood_pool_hu == pytest.approx(40, abs=5)
+
+
+@pytest.mark.parametrize("air_sides, counted", [(("left", "right"), False), (("right",), True)])
+def test_a_dense_spot_in_a_wall_between_two_air_spaces_is_left_out_but_one_beside_air_on_one_side_counts(
+        air_sides, counted):
+    array, labels, heart, aorta, blood = chest()
+    bands = {"left": slice(60, 62), "right": slice(74, 76)}  # 2.5 mm either side of the spot: beyond air_rim's reach
+    for side in air_sides:
+        array[4, 102:118, bands[side]] = -900
+    array[4, 108:112, 66:70] = 300
+    ct, region = build(array, labels, heart, aorta, blood)
+    spot = find(score(ct, region), (4, 110, 68))
+    assert (spot.excluded is None) == counted
+    if not counted:
+        assert spot.excluded.startswith("between_air")
+
+
+def test_the_noise_rule_keeps_every_insert_of_the_real_qrm_phantom():
+    """QRM inserts (200-800 mg HA/cm3, 1-5 mm) in resin of 69 HU with 25 HU noise: the Rose-criterion rule, given the
+    resin around the rod as the blood pool, must leave every scoring insert as it is."""
+    import numpy as np
+
+    from CoronaryCalciumLib.io.ct import load_ct
+    from CoronaryCalciumLib.region.mask import region_from_array
+    from CoronaryCalciumLib.scoring import qrm
+    from CoronaryCalciumLib.scoring.calibration import calibrate_auto, rod_regions
+    from support.data import QRM, data_path
+
+    scan = load_ct(data_path(QRM))
+    _rod, resin = rod_regions(scan, calibrate_auto(scan).rod)
+    for insert in qrm.locate_inserts(scan):
+        mask = qrm.insert_region(scan, insert)
+        plain = score(scan, region_from_array(mask))
+        filtered = score(scan, region_from_array(mask, blood_pool=resin.astype(np.uint8)),
+                         scoring_settings(lesion_filters="on"))
+        assert filtered.image_quality.noise_hu > 20 and filtered.image_quality.blood_pool_hu > 50
+        assert not [l for l in filtered.excluded_lesions if l.excluded.startswith("below_noise")], insert.name
+        assert len(filtered.lesions) + len(filtered.excluded_lesions) == len(plain.lesions), insert.name

@@ -10,9 +10,9 @@ from CoronaryCalciumLib.region.mask import region_from_array
 SPACING = (0.5, 0.5, 3.0)
 
 
-def chest(seed=0):
+def chest(seed=0, noise_hu=20.0):
     """Fat (-100 HU) with soft tissue, lung and an aorta running up from the heart (slices 0-9) to slice 24; noise
-    20 HU; an automatic region (with its heart and aorta masks) over all of it."""
+    ``noise_hu`` (HU SD); an automatic region (with its heart and aorta masks) over all of it."""
     rng = np.random.default_rng(seed)
     array = np.full((25, 120, 120), -100.0, dtype=np.float32)
     array[:, :2, :] = -1000
@@ -22,7 +22,7 @@ def chest(seed=0):
     aorta = np.zeros(array.shape, dtype=bool)
     aorta[:, (yy - 95) ** 2 + (xx - 95) ** 2 <= 12 ** 2] = True
     array[aorta] = 40
-    array[:, 2:, :] += rng.normal(0, 20, size=(25, 118, 120))
+    array[:, 2:, :] += rng.normal(0, noise_hu, size=(25, 118, 120))
     heart = np.zeros(array.shape, dtype=bool)
     heart[:10, 55:105, 5:55] = True
     blood = np.zeros(array.shape, dtype=np.uint8)

@@ -346,7 +346,7 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
     filters_on = settings.lesion_filters == "on" or (settings.lesion_filters == "auto" and region.automatic)
     if lesions and filters_on:
         lesions, excluded, lesion_labels, kept_voxels = _exclude_non_coronary(
-            lesions, lesion_labels, lesion_ids, hu, box, ct, region, bounds[0], quality.noise_hu,
+            lesions, lesion_labels, lesion_ids, hu, box, ct, region, bounds[0], quality,
             prepared.below(lesion_filters.AIR_HU, box))
         if excluded:
             kept_planar = np.zeros(n_planar + 1, dtype=bool)
@@ -413,7 +413,7 @@ def score(ct: CTVolume, region: RegionOfInterest, settings: Optional[ScoringSett
 
 def _exclude_non_coronary(lesions: List[Lesion], lesion_labels: np.ndarray, lesion_ids: np.ndarray, hu: np.ndarray,
                           box, ct: CTVolume, region: RegionOfInterest, threshold_hu: float,
-                          noise_hu: Optional[float], air: Optional[np.ndarray] = None):
+                          quality: image_quality.ImageQuality, air: Optional[np.ndarray] = None):
     """(counted lesions, excluded lesions, relabelled lesion map, mask of the surviving voxels that stay counted):
     counted lesions keep ids 1..n in their order, excluded ones follow."""
     from ..region.artery_attribution import aortic_root
@@ -421,7 +421,8 @@ def _exclude_non_coronary(lesions: List[Lesion], lesion_labels: np.ndarray, lesi
     root = aortic_root(region.aorta, region.heart, ct.geometry) if region.aorta is not None else None
     spacing = (ct.geometry.spacing[2], ct.geometry.spacing[1], ct.geometry.spacing[0])
     context = lesion_filters.LesionContext(hu=hu, lesion_labels=lesion_labels, box=box, spacing_zyx=spacing,
-                                           threshold_hu=threshold_hu, noise_hu=noise_hu, air=air, aorta=region.aorta,
+                                           threshold_hu=threshold_hu, noise_hu=quality.noise_hu,
+                                           blood_hu=quality.blood_pool_hu, air=air, aorta=region.aorta,
                                            root_lps=root.centre if root is not None else None)
     reasons = lesion_filters.find_non_coronary(context, {l.id: l.centroid_lps_mm for l in lesions},
                                                {l.id: l.peak_hu for l in lesions})

@@ -20,11 +20,13 @@ MIN_VOXELS = 50
 
 @dataclass
 class ImageQuality:
-    """Noise (HU SD) in the blood pool and the verdict on the category: ``reliable`` False with ``reasons``."""
+    """Noise (HU SD) and median (HU) of the blood pool and the verdict on the category: ``reliable`` False with
+    ``reasons``."""
 
     noise_hu: Optional[float]
     noise_region: str
     noise_voxels: int
+    blood_pool_hu: Optional[float] = None
     max_noise_hu: float = MAX_NOISE_HU
     reasons: List[str] = field(default_factory=list)
 
@@ -47,16 +49,17 @@ def robust_sd(values: np.ndarray) -> float:
 def measure(array: np.ndarray, blood_pool: Optional[np.ndarray], sharp_left_unsmoothed: bool = False,
             max_noise_hu: float = MAX_NOISE_HU) -> ImageQuality:
     """The image quality of ``array`` (HU, z y x) from its blood-pool mask (same grid; None: not measured)."""
-    noise, voxels, where = None, 0, "no blood-pool reference (heart or aorta mask)"
+    noise, median, voxels, where = None, None, 0, "no blood-pool reference (heart or aorta mask)"
     if blood_pool is not None:
         values = array[blood_pool > 0]
         voxels = int(values.size)
         if voxels >= MIN_VOXELS:
-            noise = robust_sd(values)
+            noise, median = robust_sd(values), float(np.median(values))
             where = "blood pool (aortic lumen or deep heart)"
         else:
             where = "blood pool too small (%d voxels)" % voxels
-    quality = ImageQuality(noise_hu=noise, noise_region=where, noise_voxels=voxels, max_noise_hu=max_noise_hu)
+    quality = ImageQuality(noise_hu=noise, noise_region=where, noise_voxels=voxels, blood_pool_hu=median,
+                           max_noise_hu=max_noise_hu)
     if noise is not None and noise > max_noise_hu:
         quality.reasons.append("image noise %.0f HU in the blood pool is above %.0f HU: noise crosses the threshold"
                                % (noise, max_noise_hu))
