@@ -308,11 +308,14 @@ def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequenc
     counted = sorted(assessment.score.lesions, key=lambda item: -item.agatston)
     left_out = sorted(assessment.score.excluded_lesions, key=lambda item: -item.agatston)
     for lesion in counted + left_out:
+        readerReason = (lesion.excluded.split(":", 1)[1].strip()
+                        if lesion.excluded and lesion.excluded.startswith("reader:") else None)
         rows.append({
             "id": lesion.id,
+            "counted": lesion.excluded is None,
+            "reason": readerReason,  # why the reader excluded it (None: counted, or left out by a lesion filter)
             "artery": (lesion.artery if lesion.excluded is None
-                       else _("excluded by reader: %s") % lesion.excluded.split(":", 1)[1].strip()
-                       if lesion.excluded.startswith("reader:")
+                       else _("excluded by reader: %s") % readerReason if readerReason
                        else _("not counted: %s") % lesion.excluded.split(":")[0]),
             "agatston": lesion.agatston,
             "volume_mm3": lesion.volume_mm3,
@@ -323,6 +326,25 @@ def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequenc
             "ras": tuple(float(value) for value in toWorld(lpsToRas(lesion.centroid_lps_mm))),
         })
     return rows
+
+
+REVIEW_COLUMNS = ("Set artery", "Exclude")
+REVIEW_COUNTED = "counted"
+REVIEW_FILTERED = "left out by a filter"
+
+
+def reviewArteries() -> Tuple[str, ...]:
+    """The artery choices of a review edit (LM, LAD, LCX, RCA, unassigned)."""
+    from CoronaryCalciumLib.region.arteries import ARTERIES_AND_UNASSIGNED
+
+    return tuple(ARTERIES_AND_UNASSIGNED)
+
+
+def reviewReasons() -> Tuple[str, ...]:
+    """The reasons a reader can exclude a lesion for (noise, bone, aortic, valve, mitral, device, other)."""
+    from CoronaryCalciumLib.review.edits import EXCLUDE_REASONS
+
+    return tuple(EXCLUDE_REASONS)
 
 
 LESION_COLUMNS = ("#", "Artery", "Agatston", "Volume (mm³)", "Mass (mg)", "Integrated mass (mg)", "Peak HU", "Slices")
@@ -373,6 +395,7 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._running = False
         self._cancelRequested = False
         self._assessment = None
+        self._addPointNode = None
 
     def setup(self) -> None:
         """Called when the user opens the module the first time and the widget is initialized."""
@@ -391,6 +414,7 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         # These connections ensure that we update parameter node when scene is closed
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndImportEvent, self.onSceneEndImport)
 
         # Widgets not bound by the parameter node wrapper
         self.ui.regionSegmentSelector.connect("currentNodeChanged(vtkMRMLNode*)", self.onRegionSegmentationChanged)
@@ -403,9 +427,12 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.setLicenseButton.connect("clicked(bool)", self.onSetLicenseButton)
         self.ui.showChartButton.connect("clicked(bool)", self.onShowChartButton)
         self.ui.exportButton.connect("clicked(bool)", self.onExportButton)
+        self.ui.addLesionButton.connect("clicked(bool)", self.onAddLesionButton)
+        self.ui.undoReviewButton.connect("clicked(bool)", self.onUndoReviewButton)
 
-        self.ui.lesionTableWidget.setColumnCount(len(LESION_COLUMNS))
-        self.ui.lesionTableWidget.setHorizontalHeaderLabels(list(LESION_COLUMNS))
+        self.ui.lesionTableWidget.setColumnCount(len(LESION_COLUMNS) + len(REVIEW_COLUMNS))
+        self.ui.lesionTableWidget.setHorizontalHeaderLabels(list(LESION_COLUMNS) + list(REVIEW_COLUMNS))
+        self.ui.addLesionArteryComboBox.addItems(list(reviewArteries()))
 
         # Make sure parameter node is initialized (needed for module reload)
         self.initializeParameterNode()
@@ -429,6 +456,15 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onSceneStartClose(self, caller, event) -> None:
         """Called just before the scene is closed."""
         self.setParameterNode(None)
+
+    def onSceneEndImport(self, caller, event) -> None:
+        """A scene was opened: show the assessment it keeps, with its review re-applied."""
+        self.initializeParameterNode()
+        node = self._parameterNode
+        if node is None or not node.automaticResult:
+            return
+        with slicer.util.tryWithErrorDisplay(_("Could not restore the assessment kept in this scene."), waitCursor=True):
+            self._showResults(self.logic.restoreReview(node))
 
     def onSceneEndClose(self, caller, event) -> None:
         """Called just after the scene is closed."""
@@ -608,7 +644,14 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 item = qt.QTableWidgetItem(text)
                 item.setData(qt.Qt.UserRole, list(row["ras"]))
                 table.setItem(rowIndex, column, item)
+            self._reviewCells(table, rowIndex, row)
         table.sortingEnabled = True
+        reviewable = bool(self._parameterNode.automaticResult)
+        self.ui.addLesionButton.enabled = reviewable
+        self.ui.undoReviewButton.enabled = reviewable and bool(self._parameterNode.reviewEdits)
+        from CoronaryCalciumLib.reporting.text_summary import review_status
+
+        self.ui.reviewStatusLabel.text = _("Review: %s") % review_status(assessment)
 
         features = topFeatures(assessment)
         self.ui.featuresLabel.text = "\n".join("%s: %+.3g" % pair for pair in features) or "-"
@@ -618,6 +661,73 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.exportButton.enabled = True
 
         slicer.util.setSliceViewerLayers(background=self._parameterNode.inputVolume)
+
+    def _reviewCells(self, table, rowIndex: int, row: Dict[str, object]) -> None:
+        """The row's artery and exclude choices (set to the lesion's state first, then wired to the Logic)."""
+        import qt
+
+        lesionId = int(row["id"])
+        artery = qt.QComboBox()
+        artery.addItems(list(reviewArteries()))
+        counted = row["counted"]
+        artery.enabled = counted
+        if counted:
+            artery.setCurrentText(str(row["artery"]))
+        artery.connect("activated(int)", lambda index, box=artery: self._review(
+            lambda reader: self.logic.setArtery(lesionId, box.currentText, reader=reader)))
+        table.setCellWidget(rowIndex, len(LESION_COLUMNS), artery)
+        exclude = qt.QComboBox()
+        exclude.addItems([REVIEW_COUNTED] + list(reviewReasons()))
+        if not counted:  # left out by the reader (a reason) or by a lesion filter (its own item)
+            if row["reason"] is None:
+                exclude.insertItem(0, REVIEW_FILTERED)
+            exclude.setCurrentText(str(row["reason"] or REVIEW_FILTERED))
+        exclude.connect("activated(int)", lambda index, box=exclude: self.onExcludeChoice(lesionId, box.currentText,
+                                                                                          counted))
+        table.setCellWidget(rowIndex, len(LESION_COLUMNS) + 1, exclude)
+
+    def onExcludeChoice(self, lesionId: int, choice: str, counted: bool) -> None:
+        """'counted' includes the lesion again, a reason excludes it (a lesion already excluded is restored first)."""
+        if choice == REVIEW_FILTERED or (choice == REVIEW_COUNTED and counted):
+            return
+        if choice == REVIEW_COUNTED:
+            self._review(lambda reader: self.logic.includeLesion(lesionId, reader=reader))
+        elif counted:
+            self._review(lambda reader: self.logic.excludeLesion(lesionId, choice, reader=reader))
+        else:
+            self._review(lambda reader: (self.logic.includeLesion(lesionId, reader=reader),
+                                         self.logic.excludeLesion(lesionId, choice, reader=reader)))
+
+    def _review(self, edit: Callable[[str], object]) -> None:
+        """Run one review edit (the reader's name given) and show the result; a refused edit changes nothing. The
+        table is rebuilt after the signal that asked for the edit has returned (its combo box is replaced)."""
+        import qt
+
+        with slicer.util.tryWithErrorDisplay(_("Review edit refused."), waitCursor=True):
+            edit(self.ui.readerLineEdit.text.strip())
+        qt.QTimer.singleShot(0, lambda: self._showResults(self.logic.lastAssessment))
+
+    def onUndoReviewButton(self) -> None:
+        self._review(lambda reader: self.logic.undo(1))
+
+    def onAddLesionButton(self) -> None:
+        """Place one markups point in a slice view; the calcium there becomes a lesion in the chosen artery."""
+        if self._addPointNode is None or self._addPointNode.GetScene() is None:
+            self._addPointNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode",
+                                                                    _("CAC lesion to add"))
+            self.addObserver(self._addPointNode, slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent,
+                             self.onLesionPointPlaced)
+        self._addPointNode.RemoveAllControlPoints()
+        markups = slicer.modules.markups.logic()
+        markups.SetActiveList(self._addPointNode)
+        markups.StartPlaceMode(False)
+
+    def onLesionPointPlaced(self, caller, event) -> None:
+        artery = self.ui.addLesionArteryComboBox.currentText
+        pointNode = self._addPointNode
+        self._review(lambda reader: self.logic.addLesionAt(pointNode, artery=None if artery == "unassigned" else artery,
+                                                           reader=reader))
+        pointNode.RemoveAllControlPoints()
 
     def onLesionClicked(self, row: int, column: int) -> None:
         """Centre the slice views on the clicked lesion (its centroid, in world RAS)."""

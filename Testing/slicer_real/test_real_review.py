@@ -115,6 +115,9 @@ def test_edits_on_the_nodes_give_the_cores_reviewed_scores_and_undo_returns_to_t
     assert lesions[added].artery == "RCA"
     assert lesions[added].agatston == pytest.approx({l.id: l for l in automatic.lesions}[largest].agatston, abs=1e-6)
     _assert_nodes_show(logic, node, expected)
+    arteries = dict(zip(_column(node.lesionTable, "Lesion"), _column(node.lesionTable, "Artery")))
+    assert arteries[float(largest)] == "excluded by reader: aortic"
+    assert arteries[float(added)] == "RCA"
     kept = json.loads(node.reviewEdits)
     assert [edit["action"] for edit in kept] == ["exclude", "artery", "add"]
     assert all(edit["reader"] == "Dr Test" for edit in kept)
@@ -220,3 +223,31 @@ def test_a_changed_ct_refuses_the_kept_review(module, scene, severe):
     with pytest.raises(InputError, match="SHA-256"):
         fresh.setArtery(automatic.lesions[-1].id, "RCA", parameterNode=node)
     assert node.reviewEdits == kept
+
+
+def test_a_markups_point_on_a_ct_under_a_rigid_transform_adds_the_calcium_under_it(module, scene, severe):
+    import vtk
+
+    transform = vtk.vtkTransform()
+    transform.Translate(41.0, -23.5, 12.0)
+    transform.RotateWXYZ(17.0, 0.3, 0.2, 1.0)
+    moved = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "rigid")
+    moved.SetMatrixTransformToParent(transform.GetMatrix())
+    severe.ct.SetAndObserveTransformNodeID(moved.GetID())
+    severe.segmentation.SetAndObserveTransformNodeID(moved.GetID())
+    logic, node, automatic = _reviewed(module, severe)
+    largest = max(automatic.lesions, key=lambda lesion: lesion.agatston)
+    logic.excludeLesion(largest.id, "other")
+    ijk, _lps = _seed(severe, largest.id, automatic)
+    point = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "click")
+    point.AddControlPointWorld(vtk.vtkVector3d(*transform.TransformPoint(_ras_of_ijk(severe.ct, ijk))))
+
+    reviewed = logic.addLesionAt(point, artery="LM")
+    added = {lesion.id: lesion for lesion in reviewed.score.lesions}[reviewed.review.edits[-1].lesion]
+    assert added.artery == "LM"
+    assert added.agatston == pytest.approx(largest.agatston, abs=1e-6)
+    assert added.volume_mm3 == pytest.approx(largest.volume_mm3, abs=1e-6)
+    from CoronaryCalciumLib.errors import InputError
+
+    with pytest.raises(InputError, match="no point"):
+        logic.addLesionAt(scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "empty"))
