@@ -118,6 +118,9 @@ def test_edits_on_the_nodes_give_the_cores_reviewed_scores_and_undo_returns_to_t
     arteries = dict(zip(_column(node.lesionTable, "Lesion"), _column(node.lesionTable, "Artery")))
     assert arteries[float(largest)] == "excluded by reader: aortic"
     assert arteries[float(added)] == "RCA"
+    summary = dict(zip(_column(node.summaryTable, "Item"), _column(node.summaryTable, "Value")))
+    assert summary["Review"].startswith("reviewed by Dr Test on ") and summary["Review"].endswith("(3 edits)")
+    assert _column(node.summaryTable, "Item").count("Edit") == 3
     kept = json.loads(node.reviewEdits)
     assert [edit["action"] for edit in kept] == ["exclude", "artery", "add"]
     assert all(edit["reader"] == "Dr Test" for edit in kept)
@@ -129,6 +132,8 @@ def test_edits_on_the_nodes_give_the_cores_reviewed_scores_and_undo_returns_to_t
     _assert_nodes_show(logic, node, expected)
     logic.undo(1)
     assert not logic.lastAssessment.reviewed and node.reviewEdits == ""
+    assert dict(zip(_column(node.summaryTable, "Item"), _column(node.summaryTable, "Value")))["Review"] == \
+        "automatic (not reviewed)"
     assert _total(node.arteryTable, "Agatston") == pytest.approx(automaticAgatston, abs=1e-9)
 
 
