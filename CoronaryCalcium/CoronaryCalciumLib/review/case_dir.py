@@ -43,11 +43,11 @@ def read_case(case_dir: str, image: Optional[str] = None) -> Assessment:
                          % (case_dir, " (%s)" % source if source else " (its path is not in the result)"))
     ct = load_ct(source)
     ids_path = os.path.join(case_dir, "lesion_ids.nrrd")
-    labels = None
-    if os.path.isfile(ids_path):
-        import SimpleITK as sitk
+    if not os.path.isfile(ids_path):
+        raise InputError("%s has no lesion_ids.nrrd: assess the case again to review it" % case_dir)
+    import SimpleITK as sitk
 
-        labels = sitk.GetArrayFromImage(read_image_file(ids_path, "lesion map"))
+    labels = sitk.GetArrayFromImage(read_image_file(ids_path, "lesion map"))
     return with_voxels(case, ct, lambda: load_region(os.path.join(case_dir, "region.seg.nrrd"), ct), labels,
                        "the CT at %s" % source, case_dir)
 
