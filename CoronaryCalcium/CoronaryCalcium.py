@@ -262,40 +262,46 @@ def scoreTexts(assessment) -> Dict[str, str]:
     }
 
 
-def _field(item, name: str):
-    """An attribute of a core object, or the key of its JSON form (an assessment rebuilt from a saved scene)."""
-    return item.get(name) if isinstance(item, dict) else getattr(item, name)
+def predictionOf(assessment):
+    """The assessment's classifier prediction with attribute access, also when it is the JSON form a result read back
+    gives (an assessment rebuilt from a saved scene); None when no model ran."""
+    prediction = assessment.classifier
+    if not isinstance(prediction, dict):
+        return prediction
+    import types
+
+    contributions = [types.SimpleNamespace(**item) for item in prediction.get("top_contributions") or []]
+    return types.SimpleNamespace(**dict(prediction, top_contributions=contributions))
 
 
 def classifierTexts(assessment) -> Tuple[str, str]:
     """(verdict with its probability, model description); says why when the classifier did not run."""
-    prediction = assessment.classifier
+    prediction = predictionOf(assessment)
     if prediction is None:
         reasons = [warning for warning in assessment.warnings if warning.startswith("classifier not run")]
         return (_("Classifier not run."), reasons[0] if reasons else "")
-    label = _field(prediction, "label_text")
-    verdict = "%s%s (probability %.2f)" % (label[:1].upper(), label[1:], _field(prediction, "probability"))
-    model = _("Model: %s (%s)") % (_field(prediction, "model_name"), _field(prediction, "model_family"))
-    if _field(prediction, "synthetic_training"):
+    verdict = "%s%s (probability %.2f)" % (prediction.label_text[:1].upper(), prediction.label_text[1:],
+                                           prediction.probability)
+    model = _("Model: %s (%s)") % (prediction.model_name, prediction.model_family)
+    if prediction.synthetic_training:
         model += _(", trained on synthetic phantoms only: not clinically validated")
     return (verdict, model)
 
 
 def topFeatures(assessment, count: int = 10) -> List[Tuple[str, float]]:
     """The features that pushed this case's classifier score most, as (readable name, TreeSHAP contribution)."""
-    prediction = assessment.classifier
+    prediction = predictionOf(assessment)
     if prediction is None:
         return []
     from CoronaryCalciumLib.classifier.explanations import display_name
 
-    return [(display_name(_field(item, "feature")), float(_field(item, "contribution")))
-            for item in _field(prediction, "top_contributions")[:count]]
+    return [(display_name(item.feature), float(item.contribution)) for item in prediction.top_contributions[:count]]
 
 
 def featureUnits(assessment) -> str:
     """Units of the contributions in ``topFeatures`` (e.g. log-odds)."""
-    prediction = assessment.classifier
-    return _field(prediction, "contribution_units") if prediction is not None else ""
+    prediction = predictionOf(assessment)
+    return prediction.contribution_units if prediction is not None else ""
 
 
 def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequence[float]]] = None

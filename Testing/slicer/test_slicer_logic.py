@@ -398,7 +398,6 @@ def test_classifier_verdict_and_feature_chart(module, scene, trained_model, monk
     from CoronaryCalciumLib.result import Assessment
 
     reopened = Assessment.from_dict(json.loads(assessment.to_json()))
-    assert isinstance(reopened.classifier, dict)
     assert module.classifierTexts(reopened) == (verdict, detail)
     assert [name for name, _value in module.topFeatures(reopened)] == [name for name, _value in features]
     assert [value for _name, value in module.topFeatures(reopened)] == pytest.approx([v for _n, v in features])
