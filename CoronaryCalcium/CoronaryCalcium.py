@@ -30,7 +30,8 @@ from slicer.parameterNodeWrapper import (
     WithinRange,
 )
 
-from slicer import vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
+from slicer import (vtkMRMLLabelMapVolumeNode, vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode,
+                    vtkMRMLTableNode)
 
 
 # the core's progress.Progress: the core is imported inside functions only (dependencies install on first use)
@@ -123,6 +124,8 @@ class CoronaryCalciumParameterNode:
     coronaryMarginMm - growth of the coronary mask (mm).
     runClassifier - extract radiomics features and run the zero vs non-zero classifier.
     regionSegmentation, calciumSegmentation, arteryTable, lesionTable, summaryTable, featureTable, featureChart - outputs.
+    automaticResult, lesionIds, reviewEdits - the reader review kept in the scene: the automatic result (JSON), its
+    lesion ids on the CT grid, and the reader's edits (JSON list, in order). A reopened scene re-applies the edits.
     """
 
     inputVolume: vtkMRMLScalarVolumeNode
@@ -147,6 +150,9 @@ class CoronaryCalciumParameterNode:
     summaryTable: vtkMRMLTableNode
     featureTable: vtkMRMLTableNode
     featureChart: vtkMRMLPlotChartNode
+    automaticResult: str = ""
+    lesionIds: vtkMRMLLabelMapVolumeNode
+    reviewEdits: str = ""
 
 
 #
@@ -200,6 +206,11 @@ def lpsToRas(point: Sequence[float]) -> Tuple[float, float, float]:
     return (-float(point[0]), -float(point[1]), float(point[2]))
 
 
+def rasToLps(point: Sequence[float]) -> Tuple[float, float, float]:
+    """RAS mm -> LPS mm (the same flip)."""
+    return lpsToRas(point)
+
+
 def lpsGeometryOfVolumeNode(volumeNode) -> Tuple[Tuple[float, float, float], Tuple[float, float, float], Tuple[float, ...]]:
     """(spacing xyz mm, origin LPS mm, direction row-major 3x3 whose columns are the i, j, k axes in LPS) of a volume."""
     matrix = vtk.vtkMatrix4x4()
@@ -251,9 +262,21 @@ def scoreTexts(assessment) -> Dict[str, str]:
     }
 
 
+def predictionOf(assessment):
+    """The assessment's classifier prediction with attribute access, also when it is the JSON form a result read back
+    gives (an assessment rebuilt from a saved scene); None when no model ran."""
+    prediction = assessment.classifier
+    if not isinstance(prediction, dict):
+        return prediction
+    import types
+
+    contributions = [types.SimpleNamespace(**item) for item in prediction.get("top_contributions") or []]
+    return types.SimpleNamespace(**dict(prediction, top_contributions=contributions))
+
+
 def classifierTexts(assessment) -> Tuple[str, str]:
     """(verdict with its probability, model description); says why when the classifier did not run."""
-    prediction = assessment.classifier
+    prediction = predictionOf(assessment)
     if prediction is None:
         notRun = assessment.classifier_not_run
         return (_("Classifier not run."), notRun.warning() if notRun is not None else "")
@@ -267,7 +290,7 @@ def classifierTexts(assessment) -> Tuple[str, str]:
 
 def topFeatures(assessment, count: int = 10) -> List[Tuple[str, float]]:
     """The features that pushed this case's classifier score most, as (readable name, TreeSHAP contribution)."""
-    prediction = assessment.classifier
+    prediction = predictionOf(assessment)
     if prediction is None:
         return []
     from CoronaryCalciumLib.classifier.explanations import display_name
@@ -277,7 +300,7 @@ def topFeatures(assessment, count: int = 10) -> List[Tuple[str, float]]:
 
 def featureUnits(assessment) -> str:
     """Units of the contributions in ``topFeatures`` (e.g. log-odds)."""
-    prediction = assessment.classifier
+    prediction = predictionOf(assessment)
     return prediction.contribution_units if prediction is not None else ""
 
 
@@ -291,9 +314,14 @@ def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequenc
     counted = sorted(assessment.score.lesions, key=lambda item: -item.agatston)
     left_out = sorted(assessment.score.excluded_lesions, key=lambda item: -item.agatston)
     for lesion in counted + left_out:
+        readerReason = (lesion.excluded.split(":", 1)[1].strip()
+                        if lesion.excluded and lesion.excluded.startswith("reader:") else None)
         rows.append({
             "id": lesion.id,
+            "counted": lesion.excluded is None,
+            "reason": readerReason,  # why the reader excluded it (None: counted, or left out by a lesion filter)
             "artery": (lesion.artery if lesion.excluded is None
+                       else _("excluded by reader: %s") % readerReason if readerReason
                        else _("not counted: %s") % lesion.excluded.split(":")[0]),
             "agatston": lesion.agatston,
             "volume_mm3": lesion.volume_mm3,
@@ -304,6 +332,25 @@ def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequenc
             "ras": tuple(float(value) for value in toWorld(lpsToRas(lesion.centroid_lps_mm))),
         })
     return rows
+
+
+REVIEW_COLUMNS = ("Set artery", "Exclude")
+REVIEW_COUNTED = "counted"
+REVIEW_FILTERED = "left out by a filter"
+
+
+def reviewArteries() -> Tuple[str, ...]:
+    """The artery choices of a review edit (LM, LAD, LCX, RCA, unassigned)."""
+    from CoronaryCalciumLib.region.arteries import ARTERIES_AND_UNASSIGNED
+
+    return tuple(ARTERIES_AND_UNASSIGNED)
+
+
+def reviewReasons() -> Tuple[str, ...]:
+    """The reasons a reader can exclude a lesion for (noise, bone, aortic, valve, mitral, device, other)."""
+    from CoronaryCalciumLib.review.edits import EXCLUDE_REASONS
+
+    return tuple(EXCLUDE_REASONS)
 
 
 LESION_COLUMNS = ("#", "Artery", "Agatston", "Volume (mm³)", "Mass (mg)", "Integrated mass (mg)", "Peak HU", "Slices")
@@ -354,6 +401,7 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._running = False
         self._cancelRequested = False
         self._assessment = None
+        self._addPointNode = None
 
     def setup(self) -> None:
         """Called when the user opens the module the first time and the widget is initialized."""
@@ -372,6 +420,7 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         # These connections ensure that we update parameter node when scene is closed
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndImportEvent, self.onSceneEndImport)
 
         # Widgets not bound by the parameter node wrapper
         self.ui.regionSegmentSelector.connect("currentNodeChanged(vtkMRMLNode*)", self.onRegionSegmentationChanged)
@@ -384,9 +433,12 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.setLicenseButton.connect("clicked(bool)", self.onSetLicenseButton)
         self.ui.showChartButton.connect("clicked(bool)", self.onShowChartButton)
         self.ui.exportButton.connect("clicked(bool)", self.onExportButton)
+        self.ui.addLesionButton.connect("clicked(bool)", self.onAddLesionButton)
+        self.ui.undoReviewButton.connect("clicked(bool)", self.onUndoReviewButton)
 
-        self.ui.lesionTableWidget.setColumnCount(len(LESION_COLUMNS))
-        self.ui.lesionTableWidget.setHorizontalHeaderLabels(list(LESION_COLUMNS))
+        self.ui.lesionTableWidget.setColumnCount(len(LESION_COLUMNS) + len(REVIEW_COLUMNS))
+        self.ui.lesionTableWidget.setHorizontalHeaderLabels(list(LESION_COLUMNS) + list(REVIEW_COLUMNS))
+        self.ui.addLesionArteryComboBox.addItems(list(reviewArteries()))
 
         # Make sure parameter node is initialized (needed for module reload)
         self.initializeParameterNode()
@@ -410,6 +462,15 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onSceneStartClose(self, caller, event) -> None:
         """Called just before the scene is closed."""
         self.setParameterNode(None)
+
+    def onSceneEndImport(self, caller, event) -> None:
+        """A scene was opened: show the assessment it keeps, with its review re-applied."""
+        self.initializeParameterNode()
+        node = self._parameterNode
+        if node is None or not node.automaticResult:
+            return
+        with slicer.util.tryWithErrorDisplay(_("Could not restore the assessment kept in this scene."), waitCursor=True):
+            self._showResults(self.logic.restoreReview(node))
 
     def onSceneEndClose(self, caller, event) -> None:
         """Called just after the scene is closed."""
@@ -589,7 +650,14 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 item = qt.QTableWidgetItem(text)
                 item.setData(qt.Qt.UserRole, list(row["ras"]))
                 table.setItem(rowIndex, column, item)
+            self._reviewCells(table, rowIndex, row)
         table.sortingEnabled = True
+        reviewable = bool(self._parameterNode.automaticResult)
+        self.ui.addLesionButton.enabled = reviewable
+        self.ui.undoReviewButton.enabled = reviewable and bool(self._parameterNode.reviewEdits)
+        from CoronaryCalciumLib.reporting.text_summary import review_status
+
+        self.ui.reviewStatusLabel.text = _("Review: %s") % review_status(assessment)
 
         features = topFeatures(assessment)
         self.ui.featuresLabel.text = "\n".join("%s: %+.3g" % pair for pair in features) or "-"
@@ -599,6 +667,73 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.exportButton.enabled = True
 
         slicer.util.setSliceViewerLayers(background=self._parameterNode.inputVolume)
+
+    def _reviewCells(self, table, rowIndex: int, row: Dict[str, object]) -> None:
+        """The row's artery and exclude choices (set to the lesion's state first, then wired to the Logic)."""
+        import qt
+
+        lesionId = int(row["id"])
+        artery = qt.QComboBox()
+        artery.addItems(list(reviewArteries()))
+        counted = row["counted"]
+        artery.enabled = counted
+        if counted:
+            artery.setCurrentText(str(row["artery"]))
+        artery.connect("activated(int)", lambda index, box=artery: self._review(
+            lambda reader: self.logic.setArtery(lesionId, box.currentText, reader=reader)))
+        table.setCellWidget(rowIndex, len(LESION_COLUMNS), artery)
+        exclude = qt.QComboBox()
+        exclude.addItems([REVIEW_COUNTED] + list(reviewReasons()))
+        if not counted:  # left out by the reader (a reason) or by a lesion filter (its own item)
+            if row["reason"] is None:
+                exclude.insertItem(0, REVIEW_FILTERED)
+            exclude.setCurrentText(str(row["reason"] or REVIEW_FILTERED))
+        exclude.connect("activated(int)", lambda index, box=exclude: self.onExcludeChoice(lesionId, box.currentText,
+                                                                                          counted))
+        table.setCellWidget(rowIndex, len(LESION_COLUMNS) + 1, exclude)
+
+    def onExcludeChoice(self, lesionId: int, choice: str, counted: bool) -> None:
+        """'counted' includes the lesion again, a reason excludes it (a lesion already excluded is restored first)."""
+        if choice == REVIEW_FILTERED or (choice == REVIEW_COUNTED and counted):
+            return
+        if choice == REVIEW_COUNTED:
+            self._review(lambda reader: self.logic.includeLesion(lesionId, reader=reader))
+        elif counted:
+            self._review(lambda reader: self.logic.excludeLesion(lesionId, choice, reader=reader))
+        else:
+            self._review(lambda reader: (self.logic.includeLesion(lesionId, reader=reader),
+                                         self.logic.excludeLesion(lesionId, choice, reader=reader)))
+
+    def _review(self, edit: Callable[[str], object]) -> None:
+        """Run one review edit (the reader's name given) and show the result; a refused edit changes nothing. The
+        table is rebuilt after the signal that asked for the edit has returned (its combo box is replaced)."""
+        import qt
+
+        with slicer.util.tryWithErrorDisplay(_("Review edit refused."), waitCursor=True):
+            edit(self.ui.readerLineEdit.text.strip())
+        qt.QTimer.singleShot(0, lambda: self._showResults(self.logic.lastAssessment))
+
+    def onUndoReviewButton(self) -> None:
+        self._review(lambda reader: self.logic.undo(1))
+
+    def onAddLesionButton(self) -> None:
+        """Place one markups point in a slice view; the calcium there becomes a lesion in the chosen artery."""
+        if self._addPointNode is None or self._addPointNode.GetScene() is None:
+            self._addPointNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode",
+                                                                    _("CAC lesion to add"))
+            self.addObserver(self._addPointNode, slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent,
+                             self.onLesionPointPlaced)
+        self._addPointNode.RemoveAllControlPoints()
+        markups = slicer.modules.markups.logic()
+        markups.SetActiveList(self._addPointNode)
+        markups.StartPlaceMode(False)
+
+    def onLesionPointPlaced(self, caller, event) -> None:
+        artery = self.ui.addLesionArteryComboBox.currentText
+        pointNode = self._addPointNode
+        self._review(lambda reader: self.logic.addLesionAt(pointNode, artery=None if artery == "unassigned" else artery,
+                                                           reader=reader))
+        pointNode.RemoveAllControlPoints()
 
     def onLesionClicked(self, row: int, column: int) -> None:
         """Centre the slice views on the clicked lesion (its centroid, in world RAS)."""
@@ -694,6 +829,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         ScriptedLoadableModuleLogic.__init__(self)
         self.outputs = CoronaryCalciumOutputs()
         self.lastAssessment = None
+        self._reviewOf = None  # the parameter node's automaticResult that lastAssessment is
         self.loadTerminology()
 
     @staticmethod
@@ -753,14 +889,23 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         return ct_from_array(slicer.util.arrayFromVolume(volumeNode), spacing, origin, direction, metadata=metadata)
 
     @staticmethod
-    def toWorld(volumeNode) -> Callable[[Sequence[float]], Tuple[float, float, float]]:
-        """Maps a point in the volume's own RAS (mm) to world RAS through the volume's parent transforms."""
+    def toWorld(volumeNode, inverse: bool = False) -> Callable[[Sequence[float]], Tuple[float, float, float]]:
+        """Maps a point in the volume's own RAS (mm) to world RAS through the volume's parent transforms (``inverse``:
+        world RAS to the volume's own RAS)."""
         parent = volumeNode.GetParentTransformNode() if volumeNode is not None else None
         if parent is None:
             return lambda point: tuple(float(value) for value in point)
         transform = vtk.vtkGeneralTransform()
-        slicer.vtkMRMLTransformNode.GetTransformBetweenNodes(parent, None, transform)
+        if inverse:
+            slicer.vtkMRMLTransformNode.GetTransformBetweenNodes(None, parent, transform)
+        else:
+            slicer.vtkMRMLTransformNode.GetTransformBetweenNodes(parent, None, transform)
         return lambda point: tuple(float(value) for value in transform.TransformPoint([float(v) for v in point]))
+
+    @classmethod
+    def fromWorld(cls, volumeNode) -> Callable[[Sequence[float]], Tuple[float, float, float]]:
+        """Maps a point in world RAS (mm) to the volume's own RAS (the grid the core scores on)."""
+        return cls.toWorld(volumeNode, inverse=True)
 
     def metadataOfVolumeNode(self, volumeNode):
         """CTMetadata from the DICOM header of the volume's first instance (when loaded from DICOM), else minimal."""
@@ -973,6 +1118,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         node.summaryTable = written.summaryTable
         node.featureTable = written.featureTable
         node.featureChart = written.featureChart
+        self.keepAutomatic(node, assessment)
         return assessment
 
     @staticmethod
@@ -1011,6 +1157,20 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
                                                     "%s coronary region" % name if source == RegionSource.CORONARY
                                                     else "%s heart region" % name)
             self.writeRegionSegmentation(written.regionSegmentation, region, volumeNode, heart=source == RegionSource.HEART)
+        self.writeScoreOutputs(assessment, volumeNode, outputs, written)
+        features = topFeatures(assessment)
+        if features:
+            written.featureTable = self._node(outputs.featureTable, "vtkMRMLTableNode", "%s CAC top features" % name)
+            written.featureChart = self._node(outputs.featureChart, "vtkMRMLPlotChartNode",
+                                              "%s CAC feature importance" % name)
+            self.writeFeatureChart(written.featureTable, written.featureChart, features, featureUnits(assessment))
+        return written
+
+    def writeScoreOutputs(self, assessment, volumeNode, outputs: CoronaryCalciumOutputs,
+                          written: CoronaryCalciumOutputs) -> None:
+        """The nodes that follow the score (what a review edit changes): the calcium segmentation and the per-artery,
+        lesion and summary tables, reusing the nodes in ``outputs``; the nodes are set in ``written``."""
+        name = volumeNode.GetName()
         written.calciumSegmentation = self._node(outputs.calciumSegmentation, "vtkMRMLSegmentationNode",
                                                  "%s coronary calcium" % name)
         self.writeCalciumSegmentation(written.calciumSegmentation, assessment, volumeNode)
@@ -1020,13 +1180,6 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         self.writeLesionTable(written.lesionTable, assessment, self.toWorld(volumeNode))
         written.summaryTable = self._node(outputs.summaryTable, "vtkMRMLTableNode", "%s CAC summary" % name)
         self.writeSummaryTable(written.summaryTable, assessment)
-        features = topFeatures(assessment)
-        if features:
-            written.featureTable = self._node(outputs.featureTable, "vtkMRMLTableNode", "%s CAC top features" % name)
-            written.featureChart = self._node(outputs.featureChart, "vtkMRMLPlotChartNode",
-                                              "%s CAC feature importance" % name)
-            self.writeFeatureChart(written.featureTable, written.featureChart, features, featureUnits(assessment))
-        return written
 
     @staticmethod
     def _node(existing, className: str, name: str):
@@ -1147,7 +1300,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
     def writeLesionTable(self, tableNode, assessment, toWorld=None) -> None:
         """One row per lesion, largest first; the centroid in RAS mm (world coordinates with ``toWorld``)."""
         rows = lesionRows(assessment, toWorld)
-        lesions = {lesion.id: lesion for lesion in assessment.score.lesions}
+        lesions = {lesion.id: lesion for lesion in assessment.score.lesions + assessment.score.excluded_lesions}
         self._fillTable(tableNode, [
             ("Lesion", "double", [row["id"] for row in rows], ""),
             ("Artery", "string", [row["artery"] for row in rows], ""),
@@ -1168,9 +1321,14 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         """Scores, categories, classifier verdict, the settings used and the warnings, as (item, value) rows."""
         texts = scoreTexts(assessment)
         verdict, model = classifierTexts(assessment)
+        from CoronaryCalciumLib.reporting.text_summary import review_status
+
         items = [("Agatston", texts["agatston"]), ("Volume", texts["volume"]), ("Mass", texts["mass"]),
                  ("Category", texts["category"]), ("CAC-DRS", texts["cacDrs"]), ("Classifier", verdict),
-                 ("Model", model)]
+                 ("Model", model), ("Review", review_status(assessment))]
+        if assessment.reviewed:
+            items += [("Edit", "%s (%s, %s)" % (edit.describe(), edit.reader or _("unnamed reader"), edit.time))
+                      for edit in assessment.review.edits]
         items += [("Setting: %s" % key, str(value)) for key, value in sorted(assessment.score.settings.items())]
         items += [("Warning", warning) for warning in assessment.warnings]
         self._fillTable(tableNode, [("Item", "string", [item for item, _v in items], ""),
@@ -1194,6 +1352,130 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         chartNode.SetXAxisTitle("Feature")
         chartNode.SetYAxisTitle("Contribution (%s)" % units if units else "Contribution")
         chartNode.SetLegendVisibility(False)
+
+    # --- reader review -------------------------------------------------------------------------------------------------
+    # The core replays the edits on the automatic result (Assessment.apply_review); these methods only turn nodes and
+    # clicks into edits, keep the edits in the parameter node (so a saved scene reopens reviewed) and rewrite the
+    # nodes that follow the score. A bad edit raises the core's InputError and changes nothing.
+
+    def keepAutomatic(self, parameterNode, assessment) -> None:
+        """Keep a new automatic result in the parameter node: its JSON, its lesion ids (a labelmap on the CT grid,
+        saved with the scene) and an empty review."""
+        node = parameterNode
+        volumeNode = node.inputVolume
+        labelsNode = node.lesionIds or slicer.mrmlScene.AddNewNodeByClass(
+            "vtkMRMLLabelMapVolumeNode", slicer.mrmlScene.GenerateUniqueName("%s CAC lesion ids" % volumeNode.GetName()))
+        labelsNode.CopyOrientation(volumeNode)
+        labelsNode.SetAndObserveTransformNodeID(volumeNode.GetTransformNodeID())
+        slicer.util.updateVolumeFromArray(labelsNode, assessment.automatic_score.lesion_label_volume())
+        node.lesionIds = labelsNode
+        node.automaticResult = assessment.to_json(include_phi=True)
+        node.reviewEdits = ""
+        self._reviewOf = node.automaticResult
+
+    def reviewEdits(self, parameterNode=None) -> list:
+        """The reader's edits kept in the parameter node (core ``review.Edit`` objects, in order)."""
+        import json
+
+        from CoronaryCalciumLib.review.edits import Edit
+
+        text = (parameterNode or self.getParameterNode()).reviewEdits
+        return [Edit.from_dict(item) for item in json.loads(text)] if text else []
+
+    def restoreReview(self, parameterNode=None):
+        """The assessment of a parameter node rebuilt from the scene (a reopened scene): the automatic result, the CT
+        (refused unless its SHA-256 is the one assessed), region and lesion ids, with the kept edits re-applied; the
+        score nodes are rewritten and it becomes ``lastAssessment`` (what Export writes)."""
+        import json
+
+        from CoronaryCalciumLib.errors import InputError
+        from CoronaryCalciumLib.result import Assessment
+        from CoronaryCalciumLib.review.case_dir import settings_of, with_voxels
+
+        node = parameterNode or self.getParameterNode()
+        if not node.automaticResult:
+            raise InputError("nothing to review: run an assessment first")
+        volumeNode = node.inputVolume
+        case = Assessment.from_dict(json.loads(node.automaticResult))
+        ct = self.ctFromVolumeNode(volumeNode)
+        regionNode = self.outputsOfParameterNode(node).regionSegmentation
+        segmentIds = ([segmentId for segmentId in node.inputSegmentIds.split(",") if segmentId]
+                      if node.regionSource == RegionSource.SEGMENTATION else None)
+        if regionNode is None:
+            raise InputError("the region segmentation of this assessment is not in the scene: assess again")
+        labels = slicer.util.arrayFromVolume(node.lesionIds) if node.lesionIds else None
+        case = with_voxels(case, ct, lambda: self.regionFromSegmentation(regionNode, segmentIds, volumeNode, ct),
+                           labels, "CT volume '%s'" % volumeNode.GetName(), "the assessment kept in this scene")
+        case.apply_review(self.reviewEdits(node), settings_of(case))
+        self.lastAssessment = case
+        self._reviewOf = node.automaticResult
+        self.writeScoreOutputs(case, volumeNode, self.outputsOfParameterNode(node), CoronaryCalciumOutputs())
+        return case
+
+    def applyReview(self, edits, parameterNode=None):
+        """Make ``edits`` (core ``review.Edit``, all of them in order; fewer than kept is an undo) the review of the
+        parameter node's assessment: the core recomputes the score, the score nodes are rewritten and the edits kept
+        in the parameter node. Returns the reviewed assessment."""
+        import json
+
+        from CoronaryCalciumLib.review.case_dir import settings_of
+
+        node = parameterNode or self.getParameterNode()
+        if self.lastAssessment is None or self._reviewOf != node.automaticResult:
+            self.restoreReview(node)
+        case = self.lastAssessment
+        case.apply_review(list(edits), settings_of(case))
+        node.reviewEdits = json.dumps([edit.to_dict() for edit in edits]) if edits else ""
+        self.writeScoreOutputs(case, node.inputVolume, self.outputsOfParameterNode(node), CoronaryCalciumOutputs())
+        return case
+
+    def addReviewEdit(self, edit, parameterNode=None):
+        """One more edit after the kept ones."""
+        return self.applyReview(self.reviewEdits(parameterNode) + [edit], parameterNode)
+
+    def setArtery(self, lesionId: int, artery: str, reader: str = "", parameterNode=None):
+        """Attribute lesion ``lesionId`` (the table's #) to ``artery`` (LM, LAD, LCX, RCA or unassigned)."""
+        from CoronaryCalciumLib.review.edits import Edit
+
+        return self.addReviewEdit(Edit("artery", lesion=int(lesionId), artery=artery, reader=reader), parameterNode)
+
+    def excludeLesion(self, lesionId: int, reason: str = "other", reader: str = "", parameterNode=None):
+        """Leave lesion ``lesionId`` out of the score for ``reason`` (noise, bone, aortic, valve, mitral, device,
+        other)."""
+        from CoronaryCalciumLib.review.edits import Edit
+
+        return self.addReviewEdit(Edit("exclude", lesion=int(lesionId), reason=reason, reader=reader), parameterNode)
+
+    def includeLesion(self, lesionId: int, reader: str = "", parameterNode=None):
+        """Count an excluded lesion (by the reader or a lesion filter) again."""
+        from CoronaryCalciumLib.review.edits import Edit
+
+        return self.addReviewEdit(Edit("include", lesion=int(lesionId), reader=reader), parameterNode)
+
+    def addLesionAt(self, point, artery: Optional[str] = None, reader: str = "", parameterNode=None):
+        """Add the calcium at ``point``: world RAS mm (3 numbers, e.g. a slice-view click) or a markups node (its
+        first control point), in ``artery`` (None: unassigned). The core grows and scores it in LPS."""
+        from CoronaryCalciumLib.errors import InputError
+        from CoronaryCalciumLib.review.edits import Edit
+
+        node = parameterNode or self.getParameterNode()
+        if hasattr(point, "GetNumberOfControlPoints"):
+            if point.GetNumberOfControlPoints() < 1:
+                raise InputError("markups '%s' has no point to add a lesion at" % point.GetName())
+            world = [0.0, 0.0, 0.0]
+            point.GetNthControlPointPositionWorld(0, world)
+            point = world
+        lps = rasToLps(self.fromWorld(node.inputVolume)(point))
+        return self.addReviewEdit(Edit("add", point_lps_mm=lps, artery=artery, reader=reader), node)
+
+    def undo(self, count: int = 1, parameterNode=None):
+        """Drop the last ``count`` edits."""
+        from CoronaryCalciumLib.errors import InputError
+
+        edits = self.reviewEdits(parameterNode)
+        if count < 1 or count > len(edits):
+            raise InputError("cannot undo %d edit(s): the review has %d" % (count, len(edits)))
+        return self.applyReview(edits[:-count], parameterNode)
 
     # --- export and batch ----------------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ Slicer's own behaviour (see the README, section Slicer module).
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
@@ -371,6 +372,15 @@ def test_classifier_verdict_and_feature_chart(module, scene, trained_model, monk
     assert series.settings["table"] == table.GetID()
     assert series.settings["type"] == slicer.vtkMRMLPlotSeriesNode.PlotTypeBar
     assert series.settings["label"] == "Feature" and series.settings["y"] == "Contribution"
+
+    # a scene reopened with a kept review rebuilds the assessment from its JSON: the same verdict and features
+    from CoronaryCalciumLib.result import Assessment
+
+    reopened = Assessment.from_dict(json.loads(assessment.to_json()))
+    assert module.classifierTexts(reopened) == (verdict, detail)
+    assert [name for name, _value in module.topFeatures(reopened)] == [name for name, _value in features]
+    assert [value for _name, value in module.topFeatures(reopened)] == pytest.approx([v for _n, v in features])
+    assert module.featureUnits(reopened) == prediction.contribution_units
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ _API = {
     "ct_sha256": ".model",
     "read_case": ".case_dir",
     "review_case": ".case_dir",
+    "settings_of": ".case_dir",
+    "with_voxels": ".case_dir",
 }
 __all__ = sorted(_API)
 __getattr__, __dir__ = lazy_api(__name__, _API)

@@ -8,15 +8,15 @@ import json
 import os
 import shutil
 import tempfile
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import numpy as np
 
 from .edits import Edit
 from .model import ct_sha256
 from ..errors import InputError
-from ..io.ct import load_ct, read_image_file
-from ..region.mask import bounding_box, load_region
+from ..io.ct import CTVolume, load_ct, read_image_file
+from ..region.mask import RegionOfInterest, bounding_box, load_region
 from ..reporting.case_files import REVIEWED_FILES, write_case_outputs
 from ..result import Assessment
 from ..scoring.agatston import ScoringSettings, scoring_settings
@@ -42,19 +42,30 @@ def read_case(case_dir: str, image: Optional[str] = None) -> Assessment:
         raise InputError("the CT of %s is gone%s: give it with --image PATH"
                          % (case_dir, " (%s)" % source if source else " (its path is not in the result)"))
     ct = load_ct(source)
-    if ct_sha256(ct) != case.ct_sha256:
-        raise InputError("the CT at %s is not the one %s was assessed on (its SHA-256 differs)" % (source, case_dir))
     ids_path = os.path.join(case_dir, "lesion_ids.nrrd")
     if not os.path.isfile(ids_path):
         raise InputError("%s has no lesion_ids.nrrd: assess the case again to review it" % case_dir)
-    ids = read_image_file(ids_path, "lesion map")
     import SimpleITK as sitk
 
-    labels = sitk.GetArrayFromImage(ids).astype(np.uint16)
+    labels = sitk.GetArrayFromImage(read_image_file(ids_path, "lesion map"))
+    return with_voxels(case, ct, lambda: load_region(os.path.join(case_dir, "region.seg.nrrd"), ct), labels,
+                       "the CT at %s" % source, case_dir)
+
+
+def with_voxels(case: Assessment, ct: CTVolume, region: Callable[[], RegionOfInterest], labels: Optional[np.ndarray],
+                ct_name: str, case_name: str) -> Assessment:
+    """``case`` (read from its JSON, no voxels) given its CT, region (made by ``region()`` once the CT is checked) and
+    lesion-id map (full CT grid, z-y-x; ids above the automatic ones are added lesions), ready to be reviewed and
+    written. Refuses a CT whose SHA-256 is not the stored one and a map that is missing or off the CT grid."""
+    if ct_sha256(ct) != case.ct_sha256:
+        raise InputError("%s is not the one %s was assessed on (its SHA-256 differs)" % (ct_name, case_name))
+    if labels is None:
+        raise InputError("%s has no lesion id map: assess the case again to review it" % case_name)
     if labels.shape != ct.array.shape:
-        raise InputError("lesion_ids.nrrd of %s is not on the CT grid" % case_dir)
+        raise InputError("the lesion id map of %s is not on the CT grid" % case_name)
+    labels = labels.astype(np.uint16)
     case.ct_volume = ct
-    case.region_of_interest = load_region(os.path.join(case_dir, "region.seg.nrrd"), ct)
+    case.region_of_interest = region()
     automatic = case.automatic_score
     automatic_ids = max([l.id for l in automatic.lesions + automatic.excluded_lesions], default=0)
     for calcium, map_ in ((automatic, np.where(labels <= automatic_ids, labels, 0).astype(np.uint16)),

@@ -219,6 +219,14 @@ class vtkMRMLLabelMapVolumeNode(vtkMRMLScalarVolumeNode):
     pass
 
 
+class vtkMRMLMarkupsNode(vtkMRMLNode):
+    PointPositionDefinedEvent = 19004  # the value in slicer-core 5.13
+
+
+class vtkMRMLMarkupsFiducialNode(vtkMRMLMarkupsNode):
+    pass
+
+
 class vtkSegment(vtk.vtkObject):
     def __init__(self) -> None:
         super().__init__()
@@ -438,6 +446,7 @@ _ALL_CLASSES = dict(_NODE_CLASSES, vtkMRMLNode=vtkMRMLNode, vtkMRMLVolumeNode=vt
 class vtkMRMLScene(vtk.vtkObject):
     StartCloseEvent = 66
     EndCloseEvent = 67
+    EndImportEvent = 8709
 
     def __init__(self) -> None:
         super().__init__()
