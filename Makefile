@@ -141,7 +141,7 @@ bench-agreement: setup
 	$(BIN)/python benchmarks/bench_agreement.py
 
 # what review costs: edits from the heart-shell result to the exact-mask one, agreement before and after, ms per edit
-# (12 small phantoms, about 6 min on 2 busy cores; not in `make bench`, which holds the quick timing benchmarks)
+# (12 small phantoms, 3-5 min on 2 busy cores; not in `make bench`, which holds the quick timing benchmarks)
 bench-review: setup
 	$(BIN)/python benchmarks/bench_review.py
 
