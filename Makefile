@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-slicer test-slicer setup-figures figures-slicer test-figures setup-totalseg setup-embeddings demo demo-embeddings demo-contrast test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement bench-protocols bench-mass figures cmake-lists shipped-model clean
+.PHONY: setup setup-slicer test-slicer setup-figures figures-slicer test-figures setup-totalseg setup-embeddings demo demo-embeddings demo-contrast test test-slow test-all test-totalseg test-embeddings bench bench-totalseg bench-embeddings bench-phantom bench-agreement bench-review bench-protocols bench-mass figures cmake-lists shipped-model clean
 
 setup: $(STAMP)
 
@@ -147,17 +147,23 @@ bench-phantom: setup
 bench-agreement: setup
 	$(BIN)/python benchmarks/bench_agreement.py
 
+# what review costs: edits from the heart-shell result to the exact-mask one, agreement before and after, ms per edit
+# (12 small phantoms, 3-5 min on 2 busy cores; not in `make bench`, which holds the quick timing benchmarks)
+bench-review: setup
+	$(BIN)/python benchmarks/bench_review.py
+
 # heart region per scan protocol (gated 3 mm, chest 3 mm, thin sharp chest, low-dose chest): calcium-free
 # specificity, lesion PPV, Agatston vs truth (32 phantoms, about 10-15 min on 2 busy cores)
 bench-protocols: setup
 	$(BIN)/python benchmarks/bench_protocols.py
 
-# pictures in the README: phantom next to a real CT, the Slicer panel (offscreen Qt), the icon (real Slicer views:
-# make figures-slicer)
+# pictures in the README: phantom next to a real CT, the Slicer panel (offscreen Qt), the icon, a reviewed report's
+# Review section (headless Chromium) (real Slicer views: make figures-slicer)
 figures: setup
 	$(BIN)/python tools/make_phantom_figure.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/render_panel.py
 	$(BIN)/python tools/make_icon.py
+	$(BIN)/python tools/render_reviewed_report.py
 
 # list every module, core and resource file in CoronaryCalcium/CMakeLists.txt (a test checks it)
 cmake-lists: setup

@@ -76,21 +76,32 @@ def scenario_manifest(cohort: str, rows, scenario: str) -> str:
     return path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=21)
+def cohort_arguments(doc: str, cases: int, seed: int) -> argparse.Namespace:
+    """--cases, --seed and --keep of a benchmark on a generated cohort."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=cases)
+    parser.add_argument("--seed", type=int, default=seed)
     parser.add_argument("--keep", help="folder to generate the cohort into and reuse")
-    args = parser.parse_args()
-    folder = args.keep or tempfile.mkdtemp(prefix="cac-agreement-")
+    return parser.parse_args()
+
+
+def cohort_rows(folder: str, cases: int, seed: int, base: PhantomConfig, workers: int):
+    """(cohort folder, manifest path, manifest rows) of a cohort generated into (or reused from) ``folder/cohort``."""
     cohort = os.path.join(folder, "cohort")
     start = time.perf_counter()
-    manifest = generate_cohort(cohort, args.cases, seed=args.seed,
-                               base=PhantomConfig(imperfections=MaskImperfections(enabled=True)), workers=2)
+    manifest = generate_cohort(cohort, cases, seed=seed, base=base, workers=workers)
     with open(manifest, newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
-    print("cohort: %d cases (seed %d), %d with coronary calcium, %.0f s to generate or reuse"
-          % (len(rows), args.seed, sum(int(r["label"]) for r in rows), time.perf_counter() - start))
+    print("cohort: %d cases (seed %d, %d px matrix), %d with coronary calcium, %.0f s to generate or reuse"
+          % (len(rows), seed, base.matrix, sum(int(r["label"]) for r in rows), time.perf_counter() - start))
+    return cohort, manifest, rows
+
+
+def main() -> None:
+    args = cohort_arguments(__doc__, cases=30, seed=21)
+    folder = args.keep or tempfile.mkdtemp(prefix="cac-agreement-")
+    cohort, manifest, rows = cohort_rows(folder, args.cases, args.seed,
+                                         PhantomConfig(imperfections=MaskImperfections(enabled=True)), workers=2)
     summary = []
     for scenario in SCENARIOS:
         start = time.perf_counter()

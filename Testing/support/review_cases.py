@@ -1,5 +1,6 @@
 """A phantom scored twice, in its exact coronary mask and in the heart-shell region, and the edits a reader would make
-to turn the heart-shell result into the exact one (what tests and benchmarks/bench_review.py use)."""
+to turn the heart-shell result into the exact one (the derivation itself is the core's
+``review.reference_edits``, which benchmarks/bench_review.py uses too)."""
 
 from __future__ import annotations
 
@@ -24,45 +25,24 @@ def heart_shell_region(ct, case_dir: str):
 
 
 def truth_edits(shell_score, exact_score, reader: str = "truth") -> List:
-    """Edits from the heart-shell score to the exact-mask one: a heart-shell lesion with the voxels of an exact lesion
-    gets that lesion's artery, one overlapping no exact lesion is excluded, one cut by the region is excluded and its
-    whole lesion added, an exact lesion the shell missed is added at one of its voxels."""
-    from CoronaryCalciumLib.review.edits import Edit
+    """Edits from the heart-shell score to the exact-mask one (``review.reference_edits.edits_to_reference``)."""
+    from CoronaryCalciumLib.review.reference_edits import edits_to_reference
 
-    shell_map, exact_map = shell_score.lesion_label_volume(), exact_score.lesion_label_volume()
-    counted_exact = {l.id: l for l in exact_score.lesions}
-    edits, added = [], set()
-    for lesion in shell_score.lesions:
-        voxels = shell_map == lesion.id
-        exact_ids = {int(i) for i in np.unique(exact_map[voxels]) if int(i) in counted_exact}
-        if not exact_ids:
-            edits.append(Edit("exclude", lesion=lesion.id, reason="other", reader=reader, note="not coronary"))
-            continue
-        exact_id = exact_ids.pop()
-        if not exact_ids and np.array_equal(voxels, exact_map == exact_id):
-            if counted_exact[exact_id].artery != lesion.artery:
-                edits.append(Edit("artery", lesion=lesion.id, artery=counted_exact[exact_id].artery, reader=reader))
-            added.add(exact_id)
-        else:
-            edits.append(Edit("exclude", lesion=lesion.id, reason="other", reader=reader, note="cut by the region"))
-    for exact_id, lesion in counted_exact.items():
-        if exact_id not in added:
-            edits.append(Edit("add", point_lps_mm=lesion_point(exact_score, exact_id), artery=lesion.artery,
-                              reader=reader))
-    return edits
+    return edits_to_reference(shell_score, exact_score, _ct_of(shell_score), reader=reader)
 
 
-def lesion_point(calcium, lesion_id: int, ct=None) -> Tuple[float, float, float]:
-    """LPS mm of a voxel of lesion ``lesion_id`` (its first voxel in z-y-x order)."""
-    index = np.argwhere(calcium.lesion_label_volume() == lesion_id)[0]
-    return _geometry_of(calcium).index_to_lps(tuple(float(v) for v in index))
+def lesion_point(calcium, lesion_id: int) -> Tuple[float, float, float]:
+    """LPS mm of lesion ``lesion_id``'s brightest voxel."""
+    from CoronaryCalciumLib.review.reference_edits import lesion_point as point
+
+    return point(calcium, lesion_id, _ct_of(calcium))
 
 
-_GEOMETRIES = {}
+_CTS = {}  # id(score) -> the CT it was scored on
 
 
-def _geometry_of(calcium):
-    return _GEOMETRIES[id(calcium)]
+def _ct_of(calcium):
+    return _CTS[id(calcium)]
 
 
 def scored_phantom(folder: str, seed: int = 9, burden: str = "severe", **changes):
@@ -78,5 +58,5 @@ def scored_phantom(folder: str, seed: int = 9, burden: str = "severe", **changes
     settings = scoring_settings(calibration_factor=0.00075)
     exact = score(ct, load_region(os.path.join(folder, "coronary_exact.nii.gz"), ct), settings)
     shell = score(ct, heart_shell_region(ct, folder), settings)
-    _GEOMETRIES[id(exact)] = _GEOMETRIES[id(shell)] = ct.geometry
+    _CTS[id(exact)] = _CTS[id(shell)] = ct
     return ct, settings, exact, shell
