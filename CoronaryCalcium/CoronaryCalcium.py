@@ -262,21 +262,9 @@ def scoreTexts(assessment) -> Dict[str, str]:
     }
 
 
-def predictionOf(assessment):
-    """The assessment's classifier prediction with attribute access, also when it is the JSON form a result read back
-    gives (an assessment rebuilt from a saved scene); None when no model ran."""
-    prediction = assessment.classifier
-    if not isinstance(prediction, dict):
-        return prediction
-    import types
-
-    contributions = [types.SimpleNamespace(**item) for item in prediction.get("top_contributions") or []]
-    return types.SimpleNamespace(**dict(prediction, top_contributions=contributions))
-
-
 def classifierTexts(assessment) -> Tuple[str, str]:
     """(verdict with its probability, model description); says why when the classifier did not run."""
-    prediction = predictionOf(assessment)
+    prediction = assessment.classifier
     if prediction is None:
         notRun = assessment.classifier_not_run
         return (_("Classifier not run."), notRun.warning() if notRun is not None else "")
@@ -290,7 +278,7 @@ def classifierTexts(assessment) -> Tuple[str, str]:
 
 def topFeatures(assessment, count: int = 10) -> List[Tuple[str, float]]:
     """The features that pushed this case's classifier score most, as (readable name, TreeSHAP contribution)."""
-    prediction = predictionOf(assessment)
+    prediction = assessment.classifier
     if prediction is None:
         return []
     from CoronaryCalciumLib.classifier.explanations import display_name
@@ -300,7 +288,7 @@ def topFeatures(assessment, count: int = 10) -> List[Tuple[str, float]]:
 
 def featureUnits(assessment) -> str:
     """Units of the contributions in ``topFeatures`` (e.g. log-odds)."""
-    prediction = predictionOf(assessment)
+    prediction = assessment.classifier
     return prediction.contribution_units if prediction is not None else ""
 
 
