@@ -297,13 +297,14 @@ def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequenc
     """One dict per lesion (largest Agatston first) with display values and the centroid in RAS mm: in world
     coordinates when ``toWorld`` maps the CT's own RAS to world (the CT under a transform), else the CT's own.
     Lesions a filter left out of the score follow, their artery cell saying why (the reader can look at them)."""
+    from CoronaryCalciumLib.review.model import reader_exclusion
+
     toWorld = toWorld or (lambda point: point)
     rows = []
     counted = sorted(assessment.score.lesions, key=lambda item: -item.agatston)
     left_out = sorted(assessment.score.excluded_lesions, key=lambda item: -item.agatston)
     for lesion in counted + left_out:
-        readerReason = (lesion.excluded.split(":", 1)[1].strip()
-                        if lesion.excluded and lesion.excluded.startswith("reader:") else None)
+        readerReason = reader_exclusion(lesion.excluded)
         rows.append({
             "id": lesion.id,
             "counted": lesion.excluded is None,

@@ -14,6 +14,7 @@ _API = {
     "Review": ".model",
     "apply_edits": ".model",
     "ct_sha256": ".model",
+    "reader_exclusion": ".model",
     "edits_to_reference": ".reference_edits",
     "read_case": ".case_dir",
     "review_case": ".case_dir",

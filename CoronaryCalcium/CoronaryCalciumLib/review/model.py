@@ -29,6 +29,8 @@ from ..scoring.categories import categorise
 ADD_REACH_MM = 60.0  # an added lesion's calcium must lie within this of its seed point (else: bone, aorta)
 ndimage = lazy_module("scipy.ndimage")  # loaded when a lesion is added, not when result imports Review
 
+READER_EXCLUSION_PREFIX = "reader: "  # Lesion.excluded of a lesion the reader excluded, before the reason
+
 REVIEW_WARNING_PREFIXES = ("some calcium lies outside the per-artery labels",)
 
 
@@ -72,6 +74,14 @@ def ct_sha256(ct: CTVolume) -> str:
     return digest.hexdigest()
 
 
+def reader_exclusion(excluded: Optional[str]) -> Optional[str]:
+    """The reason a reader excluded a lesion for, from its ``Lesion.excluded``; None when the lesion is counted or a
+    lesion filter left it out."""
+    if excluded and excluded.startswith(READER_EXCLUSION_PREFIX):
+        return excluded[len(READER_EXCLUSION_PREFIX):]
+    return None
+
+
 def apply_edits(automatic: CalciumScore, edits: List[Edit], ct: Optional[CTVolume] = None,
                 settings: Optional[ScoringSettings] = None) -> CalciumScore:
     """The reviewed score: ``automatic`` with ``edits`` applied in order (each validated against the state the edits
@@ -96,7 +106,7 @@ def apply_edits(automatic: CalciumScore, edits: List[Edit], ct: Optional[CTVolum
         elif edit.action == "exclude":
             if lesion.excluded is not None:
                 raise InputError("lesion %d is already excluded (%s)" % (lesion.id, lesion.excluded))
-            lesion.excluded = "reader: %s" % edit.reason
+            lesion.excluded = READER_EXCLUSION_PREFIX + edit.reason
         elif lesion.excluded is None:
             raise InputError("lesion %d is counted already: only an excluded lesion can be included" % lesion.id)
         elif lesion.id in absorbed:
