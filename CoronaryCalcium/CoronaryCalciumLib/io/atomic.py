@@ -9,6 +9,18 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 
+def _process_umask() -> int:
+    """The process's file-creation mask, read once at import (setting it back at once; import is single-threaded)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates 0600 files; an output must get the permissions any other new file would (0666 less the umask), or
+# keep those of the file it replaces, so that a shared results folder or a PACS export stays readable by the group.
+_NEW_FILE_MODE = 0o666 & ~_process_umask()
+
+
 @contextmanager
 def atomic_path(path: str) -> Iterator[str]:
     """Yield a temporary path next to ``path``; on success it is renamed to ``path``, on error removed."""
@@ -19,11 +31,20 @@ def atomic_path(path: str) -> Iterator[str]:
     os.close(handle)
     try:
         yield temporary
+        os.chmod(temporary, _mode_for(path))
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def _mode_for(path: str) -> int:
+    """Permission bits for ``path``: those of the file it replaces, else a new file's."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return _NEW_FILE_MODE
 
 
 def _suffixes(path: str) -> str:
