@@ -156,7 +156,7 @@ def _mask_paths(message: str, case: ManifestCase) -> str:
     return message
 
 
-def _write_dicom_folder(dicom_out: str, case_id: str, result) -> None:
+def write_dicom_folder(dicom_out: str, case_id: str, result) -> None:
     """The case's DICOM outputs into dicom_out/<id>/, whole or not at all (apart from the research outputs: they
     carry the patient module)."""
     from .reporting.dicom_outputs import write_dicom_outputs
@@ -205,7 +205,7 @@ def run_case(case: ManifestCase, out_dir: str, options: BatchOptions) -> Dict[st
                              classify=process_classifier(options.model))
         write_case_outputs(temporary, result, include_phi=options.include_phi, report=options.report)
         if options.dicom_out:
-            _write_dicom_folder(options.dicom_out, case.case_id, result)
+            write_dicom_folder(options.dicom_out, case.case_id, result)
         _replace_folder(temporary, final)
     except CoronaryCalciumError as error:
         shutil.rmtree(temporary, ignore_errors=True)

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         dicom_out = args.dicom_out or (os.path.join(work, "dicom") if args.send else None)
         code, assessed = _assess(args, inputs, dicom_out)
         if args.send:
-            _send(node, [os.path.join(dicom_out, case_id) for case_id in assessed])
+            send_folders(node, [os.path.join(dicom_out, case_id) for case_id in assessed])
     return code
 
 
@@ -111,7 +111,7 @@ def _retrieve(node, study_uids, work: str):
     return folders
 
 
-def _send(node, folders) -> None:
+def send_folders(node, folders) -> None:
     """C-STORE the SEG, SR and Encapsulated PDF in the DICOM output folders of the cases assessed (a case skipped
     as finished sends what an earlier run wrote, if it is still there: the same SOP instances again)."""
     from ..io.dicom_node import store_files

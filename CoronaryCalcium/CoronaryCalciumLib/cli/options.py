@@ -88,17 +88,21 @@ def totalseg_settings_from_args(args: argparse.Namespace):
     )
 
 
-def add_dicom_options(parser: argparse.ArgumentParser, per_case: bool) -> None:
-    """``--dicom-out DIR``: DICOM SEG, SR (TID 1500), PDF report and Encapsulated PDF of a DICOM CT, for a PACS."""
+def add_dicom_options(parser: argparse.ArgumentParser, per_case: bool, retrieve: bool = True) -> None:
+    """``--dicom-out DIR``: DICOM SEG, SR (TID 1500), PDF report and Encapsulated PDF of a DICOM CT, for a PACS;
+    with ``per_case`` also ``--pacs``, ``--send`` and (with ``retrieve``) ``--study``."""
     group = parser.add_argument_group("DICOM outputs for a PACS (they carry the patient's name and ID)")
     group.add_argument("--dicom-out", metavar="DIR",
                        help="write seg.dcm, sr.dcm, report.pdf and report-pdf.dcm %s; the CT must be a DICOM series"
                             % ("into DIR/<id>/" if per_case else "into DIR"))
     if per_case:
-        group.add_argument("--pacs", metavar="AET@HOST:PORT", help="the DICOM node that --study and --send talk to")
+        group.add_argument("--pacs", metavar="AET@HOST:PORT", help="the DICOM node that --study and --send talk to"
+                           if retrieve else "the DICOM node that --send stores on")
+    if per_case and retrieve:
         group.add_argument("--study", action="append", default=[], metavar="UID",
                            help="StudyInstanceUID to retrieve from --pacs (C-FIND, then C-GET of its CT images into "
                                 "a temporary folder removed afterwards); repeatable; INPUT may then be omitted")
+    if per_case:
         group.add_argument("--send", action="store_true",
                            help="store each case's SEG, SR and Encapsulated PDF on --pacs (C-STORE); without "
                                 "--dicom-out they are kept only in a temporary folder")

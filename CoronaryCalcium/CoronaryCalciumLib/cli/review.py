@@ -6,12 +6,16 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import tempfile
 
-from ..batch import refresh_summary_row
+from ..batch import refresh_summary_row, write_dicom_folder
+from ..errors import InputError
+from ..io.atomic import check_output_folder
 from ..reporting.text_summary import format_summary
 from ..review.case_dir import review_case
 from ..review.edits import (EXCLUDE_REASONS, edits_from_json, parse_add_edit, parse_artery_edit, parse_exclude_edit,
                             parse_include_edit)
+from .options import add_dicom_options
 
 
 def register(subparsers) -> None:
@@ -41,6 +45,7 @@ def register(subparsers) -> None:
     parser.add_argument("--note", default="", help="a note stored with each of these edits")
     parser.add_argument("--image", help="the case's CT, when its path is not in the result (pseudonymous outputs)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_dicom_options(parser, per_case=True, retrieve=False)
     parser.set_defaults(func=run)
 
 
@@ -54,14 +59,66 @@ def run(args: argparse.Namespace) -> int:
         edits += edits_from_json(args.edits, reader)
     for edit in edits:
         edit.note = edit.note or args.note
+    node = _node(args)
     case = review_case(args.case_dir, edits, image=args.image, undo=args.undo)
     folder = os.path.normpath(os.path.abspath(args.case_dir))
-    refreshed = refresh_summary_row(os.path.dirname(folder), os.path.basename(folder))
+    case_id = os.path.basename(folder)
+    refreshed = refresh_summary_row(os.path.dirname(folder), case_id)
     if not args.quiet:
         print(format_summary(case))
         print("\n%d edit(s) in the review of %s%s" % (len(case.review.edits), args.case_dir,
                                                    "; summary.csv and overview.html updated" if refreshed else ""))
+    if args.dicom_out or args.send:
+        _dicom(args, node, case_id, case)
     return 0
+
+
+def _node(args: argparse.Namespace):
+    """The DICOM node of --pacs, and the DICOM output folder, checked before any edit is applied."""
+    if args.dicom_out:
+        check_output_folder(args.dicom_out, "--dicom-out")
+    if args.dicom_out or args.send:
+        _check_dicom_ct(args.case_dir)
+    if not args.pacs:
+        if args.send:
+            raise InputError("--send needs the DICOM node: --pacs AET@HOST:PORT")
+        return None
+    from ..io.dicom_node import parse_node
+
+    return parse_node(args.pacs, calling_ae=args.calling_ae)
+
+
+def _check_dicom_ct(case_dir: str) -> None:
+    """DICOM outputs reference the CT's DICOM images: refuse a case assessed on another format before any edit."""
+    import json
+
+    try:
+        with open(os.path.join(case_dir, "result.json"), encoding="utf-8") as stream:
+            ct_format = str((json.load(stream).get("input") or {}).get("format") or "")
+    except (OSError, ValueError):
+        return  # review_case reports a missing or broken result in its own words
+    if "DICOM" not in ct_format.upper():
+        raise InputError("DICOM outputs (SEG, SR, PDF) need a case assessed on a DICOM series; %s was assessed on %s"
+                         % (case_dir, ct_format or "an image that is not DICOM"))
+
+
+def _dicom(args: argparse.Namespace, node, case_id: str, case) -> None:
+    """The reviewed case's SEG, SR and PDF into --dicom-out/<id>/ (or a temporary folder) and, with --send, on the
+    node. The review itself is already written: a case whose CT is not DICOM fails here with one line."""
+    import dataclasses
+
+    from .assess import send_folders
+
+    # the DICOM objects describe the CT as read now (its folder, patient module), not the pseudonymous result.json
+    case = dataclasses.replace(case, ct=case.ct_volume.metadata)
+    with tempfile.TemporaryDirectory(prefix="coronary-calcium-review-") as work:  # the objects carry PHI
+        dicom_out = args.dicom_out or work
+        write_dicom_folder(dicom_out, case_id, case)
+        if not args.quiet and args.dicom_out:
+            print("DICOM outputs of the reviewed result (with patient data) written to %s"
+                  % os.path.join(dicom_out, case_id))
+        if args.send:
+            send_folders(node, [os.path.join(dicom_out, case_id)])
 
 
 def _login() -> str:

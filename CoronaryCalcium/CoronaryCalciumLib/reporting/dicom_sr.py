@@ -9,6 +9,10 @@ Measurement groups, each with a tracking identifier:
 - ``classifier`` (when a model ran): its verdict and probability, algorithm = the model's name and SHA-256, marked
   research use only.
 Concepts without a DICOM code (categories, the classifier) use the private coding scheme ``99CORCAC``.
+
+A reader-reviewed assessment (``Assessment.reviewed``) reports the reviewed scores, names the reader as the person
+observer beside the device and says "reviewed" in the series description; it is still not marked VERIFIED (a legal
+attestation with an organisation, which the review's login name is not).
 """
 
 from __future__ import annotations
@@ -144,6 +148,27 @@ def _classifier_group(case: Assessment, codes):
                                                              _value_code(prediction.label, "verdict"))])
 
 
+def reader_name(case: Assessment) -> Optional[str]:
+    """Who reviewed ``case``: the reader of its last edit that names one (None when not reviewed or unnamed)."""
+    if not case.reviewed:
+        return None
+    names = [edit.reader for edit in case.review.edits if edit.reader]
+    return names[-1] if names else None
+
+
+def _reader(case: Assessment):
+    """The person observer context of a reviewed case's reader (None otherwise)."""
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+
+    name = reader_name(case)
+    if name is None:
+        return None
+    return hd.sr.ObserverContext(
+        observer_type=codes.DCM.Person,
+        observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(name=name[:64]))
+
+
 def build_sr(case: Assessment, sources, seg):
     """The highdicom Comprehensive 3D SR (TID 1500) of ``case``, referencing ``seg`` and the source CT images."""
     import highdicom as hd
@@ -160,13 +185,15 @@ def build_sr(case: Assessment, sources, seg):
             uid=hd.UID(), name=dicom_source.MODEL_NAME, manufacturer_name=dicom_source.MANUFACTURER,
             model_name="%s %s" % (dicom_source.MODEL_NAME, dicom_source.SOFTWARE_VERSION)))
     report = hd.sr.MeasurementReport(
-        observation_context=hd.sr.ObservationContext(observer_device_context=device),
+        observation_context=hd.sr.ObservationContext(observer_person_context=_reader(case),
+                                                     observer_device_context=device),
         procedure_reported=codes["procedure"], imaging_measurements=groups)
     return hd.sr.Comprehensive3DSR(
         evidence=list(sources) + [seg], content=report, series_instance_uid=hd.UID(),
         series_number=dicom_source.SR_SERIES_NUMBER, sop_instance_uid=hd.UID(), instance_number=1,
         manufacturer=dicom_source.MANUFACTURER, is_complete=True, is_final=False, is_verified=False,
-        series_description="Coronary calcium measurements (research software)",
+        series_description=("Coronary calcium, reader-reviewed (research software)" if case.reviewed
+                            else "Coronary calcium measurements (research software)"),
         coding_schemes=[hd.coding_schemes.CodingSchemeIdentificationItem(
             designator=PRIVATE_SCHEME, name="CoronaryCalcium concepts",
             responsible_organization=dicom_source.MANUFACTURER)])
