@@ -72,3 +72,18 @@ def test_the_model_card_states_the_contrast_of_its_training_data(contrast_run):
     arm = json.load(open(os.path.join(folder, "report.json"), encoding="utf-8"))["final_model"]["arm"]
     assert contrast["contrast_cases"] == (10 if arm == "mixed" else 0) and contrast["non_contrast_cases"] == 20
     assert "- Contrast: trained on" in open(os.path.join(folder, "model_card.md"), encoding="utf-8").read()
+
+
+def test_compare_features_of_a_two_arm_run_keeps_each_arm_in_its_own_row(contrast_run, tmp_path):
+    from CoronaryCalciumLib.cli.main import main
+    from CoronaryCalciumLib.classifier.feature_comparison import comparison_grid, read_report
+
+    folder, _rows = contrast_run
+    report = read_report(folder)
+    rows, models, grid = comparison_grid(report)
+    assert rows == ["noncontrast: radiomics", "mixed: radiomics"] and models == ["random_forest"]
+    for pipeline in report["pipelines"]:
+        assert grid[("%s: radiomics" % pipeline["arm"], "random_forest")] == pipeline["metrics"]
+    assert main(["compare-features", folder, "--out", str(tmp_path), "--quiet"]) == 0
+    table = open(str(tmp_path / "comparison.md"), encoding="utf-8").read()
+    assert "| noncontrast: radiomics |" in table and "| mixed: radiomics |" in table

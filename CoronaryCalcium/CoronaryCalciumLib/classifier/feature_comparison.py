@@ -50,14 +50,22 @@ def _order(values: Sequence[str]) -> List[str]:
 
 
 def comparison_grid(report: Mapping[str, Any]) -> Tuple[List[str], List[str], Dict[Tuple[str, str], Dict[str, Any]]]:
-    """(feature sets, models, {(feature set, model): {metric: {value, ci_low, ci_high, fold_mean, fold_sd}}})."""
+    """(feature sets, models, {(feature set, model): {metric: {value, ci_low, ci_high, fold_mean, fold_sd}}}).
+
+    In a contrast-protocol run with both arms (``train --train-on both``) each arm's feature set is its own row,
+    named as the paired tests name it ("mixed: radiomics"), so the arms are never merged into one cell."""
     pipelines = list(report.get("pipelines", []))
     if not pipelines:
         raise InputError("the training report lists no pipelines")
-    feature_sets = _order([p["feature_set"] for p in pipelines])
+    feature_sets = _order([_row(p) for p in pipelines])
     models = _order([p["model"] for p in pipelines])
-    grid = {(p["feature_set"], p["model"]): dict(p["metrics"]) for p in pipelines}
+    grid = {(_row(p), p["model"]): dict(p["metrics"]) for p in pipelines}
     return feature_sets, models, grid
+
+
+def _row(pipeline: Mapping[str, Any]) -> str:
+    """A pipeline's row: its feature set, after its contrast-protocol arm when it has one."""
+    return ("%s: " % pipeline["arm"] if pipeline.get("arm") else "") + str(pipeline["feature_set"])
 
 
 def headline_metrics(report: Mapping[str, Any]) -> Tuple[str, str]:
