@@ -16,7 +16,7 @@ from CoronaryCalciumLib.cli.main import main
 from CoronaryCalciumLib.io.dicom import series_headers
 from support.data import QRM, data_path
 from support.orthanc import Orthanc
-from support.pacs import assert_seg_equals_seg_nrrd, assert_sr_equals_result, write_qrm_artery_mask
+from support.pacs import assert_seg_equals_seg_nrrd, assert_sr_equals_result, sr_person_names, write_qrm_artery_mask
 
 hd = pytest.importorskip("highdicom")
 pytest.importorskip("pynetdicom")
@@ -93,3 +93,23 @@ def test_an_unreachable_node_is_reported_in_one_line(tmp_path, capsys):
                  str(tmp_path / "out"), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "refused or did not answer" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_reviewed_result_sent_back_is_a_second_sr_with_the_reviewed_scores_and_the_reader(server, round_trip):
+    automatic = round_trip["result"]
+    largest = max(automatic["lesions"], key=lambda lesion: lesion["agatston"])
+    code = main(["review", round_trip["research"], "--exclude", "%d:other" % largest["id"], "--reader", "Reader^Bob",
+                 "--image", data_path(QRM), "--pacs", server.node, "--calling-ae", CALLING_AE, "--send", "--quiet"])
+    assert code == 0
+    with open(os.path.join(round_trip["research"], "result.json"), encoding="utf-8") as stream:
+        reviewed = json.load(stream)
+    stored = {modality: [pydicom.dcmread(io.BytesIO(data))
+                         for data in server.instances_of_study(round_trip["study_uid"], modality)]
+              for modality in ("SEG", "SR")}
+    assert [len(stored[m]) for m in ("SEG", "SR")] == [2, 2]  # the automatic result stays; the review is added
+    (sr,) = [s for s in stored["SR"] if "reviewed" in str(s.SeriesDescription)]
+    (seg,) = [s for s in stored["SEG"] if str(s.SeriesInstanceUID) in
+              {str(r.SeriesInstanceUID) for r in sr.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence}]
+    assert reviewed["agatston"] < automatic["agatston"]
+    assert_sr_equals_result(hd.sr.Comprehensive3DSR.from_dataset(sr).content, reviewed, seg)
+    assert "Reader^Bob" in sr_person_names(sr)

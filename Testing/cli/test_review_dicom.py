@@ -13,7 +13,8 @@ import pytest
 from CoronaryCalciumLib.cli.main import main
 from CoronaryCalciumLib.reporting.pdf import find_chromium
 from support.data import QRM, data_path
-from support.pacs import assert_seg_equals_seg_nrrd, assert_sr_equals_result, require_tool, write_qrm_artery_mask
+from support.pacs import (assert_seg_equals_seg_nrrd, assert_sr_equals_result, require_tool, sr_person_names,
+                          write_qrm_artery_mask)
 
 hd = pytest.importorskip("highdicom")
 READER = "Reader^Alice"
@@ -54,16 +55,7 @@ def test_the_sr_names_the_reader_and_says_reviewed(reviewed):
     sr = hd.sr.srread(os.path.join(reviewed["dicom"], "sr.dcm"))
     assert "reviewed" in sr.SeriesDescription
     assert sr.VerificationFlag == "UNVERIFIED"  # a login name is not an attestation
-    assert READER in _person_names(sr)
-
-
-def _person_names(dataset):
-    found = []
-    for item in getattr(dataset, "ContentSequence", []):
-        if item.ValueType == "PNAME":
-            found.append(str(item.PersonName))
-        found += _person_names(item)
-    return found
+    assert READER in sr_person_names(sr)
 
 
 @pytest.mark.parametrize("name, iod", [("seg.dcm", "Segmentation"), ("sr.dcm", "Comprehensive3DSR")])

@@ -108,3 +108,13 @@ def assert_sr_equals_result(report, result: dict, seg) -> None:
         assert reference.referenced_sop_instance_uid == seg.SOPInstanceUID
         (number,) = reference.referenced_segment_numbers
         assert labels[int(number)] == "%s calcium" % name
+
+
+def sr_person_names(dataset) -> list:
+    """Every person name (PNAME content item) in an SR dataset's content tree, e.g. its person observers."""
+    found = []
+    for item in getattr(dataset, "ContentSequence", []):
+        if item.ValueType == "PNAME":
+            found.append(str(item.PersonName))
+        found += sr_person_names(item)
+    return found
