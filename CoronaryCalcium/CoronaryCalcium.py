@@ -118,8 +118,8 @@ class CoronaryCalciumParameterNode:
     inputVolume - CT volume in HU.
     regionSource - TotalSegmentator coronary arteries, TotalSegmentator heart, or an existing segmentation.
     inputSegmentation, inputSegmentIds - the existing segmentation and the IDs of its segments to use (comma-separated).
-    totalSegmentatorSegmentation - for the TotalSegmentator sources: a segmentation that already holds TotalSegmentator's
-    heart and aorta (and coronary_arteries) segments; when set, the region is built from it and TotalSegmentator is not run.
+    totalSegmentatorSegmentation - for the TotalSegmentator sources: a segmentation already holding TotalSegmentator's
+    heart and aorta (and coronary_arteries) segments; when set, the region is built from it, TotalSegmentator not run.
     fast, device - TotalSegmentator options.
     kvp, useCustomThreshold, thresholdHU, calibrationFactor (mg/(mm3 HU); 0 = none), minAreaMm2, connectivity,
     allowContrast - scoring options.
@@ -1089,8 +1089,8 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
           no fast model, so ``fast`` is ignored for it.
         :param kvp: tube voltage in kV (None: from DICOM, else the 120 kVp rule); ``thresholdHU`` overrides the detection
           threshold; ``calibrationFactor`` is c_HA in mg/(mm3 HU) (None: mass not reported).
-        :param totalSegmentatorSegmentation: for "coronary" or "heart": a segmentation holding TotalSegmentator's segments
-          (heart, aorta, coronary_arteries); the region is built from it and TotalSegmentator is not run.
+        :param totalSegmentatorSegmentation: for "coronary" or "heart": a segmentation holding TotalSegmentator's
+          segments (heart, aorta, coronary_arteries); the region is built from it and TotalSegmentator is not run.
         :param runClassifier: extract radiomics features and run the classifier (the shipped model, or ``modelPath``).
         :param outputs: nodes to reuse; missing ones are created. The nodes written are in ``self.outputs``, and the CT,
           region and assessment in ``self.lastAssessment`` (for ``exportResults``).

@@ -83,7 +83,8 @@ def test_the_coronary_region_from_masks_in_memory_is_the_folder_one(phantom, tmp
     shutil.copy(os.path.join(folder, "coronary_exact.nii.gz"), masks / "coronary_arteries.nii.gz")
     for name in ("heart.nii.gz", "aorta.nii.gz"):
         shutil.copy(os.path.join(folder, name), masks / name)
-    from_folder = region_from_existing_output(ct, TotalSegRegionSettings(backend="coronary", existing_output=str(masks)))
+    settings = TotalSegRegionSettings(backend="coronary", existing_output=str(masks))
+    from_folder = region_from_existing_output(ct, settings)
     given = region_from_class_masks(ct, {"coronary artery": case.coronary_labels_exact, "heart": case.heart_mask,
                                          "aorta": case.aorta_mask}, TotalSegRegionSettings(backend="coronary"), "masks")
     _assert_same_region(given, from_folder)

@@ -1,8 +1,8 @@
-"""The panel's existing-TotalSegmentator selector on stand-ins: with a TotalSegmentator segmentation chosen, the controls
-that only apply to running TotalSegmentator (fast model, device, licence) are off and the first-use install does not ask
-for TotalSegmentator; the selector shows only for the TotalSegmentator sources. The widget's ``_updateGui`` and
-``_ensureDependencies`` run on the real parameter-node stand-in, with plain objects for the .ui file's widgets (every
-name the .ui declares, nothing else), since the stand-ins do not model Qt."""
+"""The panel's existing-TotalSegmentator selector on stand-ins: with a TotalSegmentator segmentation chosen, the
+controls that only apply to running TotalSegmentator (fast model, device, licence) are off and the first-use install
+does not ask for TotalSegmentator; the selector shows only for the TotalSegmentator sources. The widget's ``_updateGui``
+and ``_ensureDependencies`` run on the real parameter-node stand-in, with plain objects for the .ui file's widgets
+(every name the .ui declares, nothing else), since the stand-ins do not model Qt."""
 
 from __future__ import annotations
 

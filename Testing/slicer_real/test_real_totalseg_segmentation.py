@@ -1,7 +1,7 @@
-"""An existing TotalSegmentator segmentation as the heart region's source, on Slicer's real MRML: the real LUNG1-001 chest
-CT read by Slicer's volume reader, the shared heart and aorta masks imported into a segmentation node the way Slicer's
-TotalSegmentator extension imports its per-class files (segment ID = TotalSegmentator's class name, display name from
-its terminology), and the Logic run end to end without TotalSegmentator; the score must be the command line's
+"""An existing TotalSegmentator segmentation as the heart region's source, on Slicer's real MRML: the real LUNG1-001
+chest CT read by Slicer's volume reader, the shared heart and aorta masks imported into a segmentation node the way
+Slicer's TotalSegmentator extension imports its per-class files (segment ID = TotalSegmentator's class name, display
+name from its terminology), and the Logic run end to end without TotalSegmentator; the score must be the command line's
 `--region heart --totalseg-output` score on the same CT and masks."""
 
 from __future__ import annotations
