@@ -118,6 +118,8 @@ class CoronaryCalciumParameterNode:
     inputVolume - CT volume in HU.
     regionSource - TotalSegmentator coronary arteries, TotalSegmentator heart, or an existing segmentation.
     inputSegmentation, inputSegmentIds - the existing segmentation and the IDs of its segments to use (comma-separated).
+    totalSegmentatorSegmentation - for the TotalSegmentator sources: a segmentation already holding TotalSegmentator's
+    heart and aorta (and coronary_arteries) segments; when set, the region is built from it, TotalSegmentator not run.
     fast, device - TotalSegmentator options.
     kvp, useCustomThreshold, thresholdHU, calibrationFactor (mg/(mm3 HU); 0 = none), minAreaMm2, connectivity,
     allowContrast - scoring options.
@@ -132,6 +134,7 @@ class CoronaryCalciumParameterNode:
     regionSource: RegionSource = RegionSource.HEART
     inputSegmentation: vtkMRMLSegmentationNode
     inputSegmentIds: str = ""
+    totalSegmentatorSegmentation: vtkMRMLSegmentationNode
     fast: bool = True
     device: Annotated[str, Choice(DEVICES)] = "auto"
     kvp: TubeVoltage = TubeVoltage.FROM_DICOM
@@ -495,11 +498,14 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             return
         source = node.regionSource
         usesTotalSegmentator = source != RegionSource.SEGMENTATION
+        runsTotalSegmentator = self.logic.runsTotalSegmentator(node)
         self.ui.regionSegmentLabel.visible = not usesTotalSegmentator
         self.ui.regionSegmentSelector.visible = not usesTotalSegmentator
-        self.ui.setLicenseButton.visible = source == RegionSource.CORONARY
-        self.ui.fastCheckBox.enabled = source == RegionSource.HEART
-        self.ui.deviceComboBox.enabled = usesTotalSegmentator
+        self.ui.totalSegmentatorSegmentationLabel.visible = usesTotalSegmentator
+        self.ui.totalSegmentatorSegmentationSelector.visible = usesTotalSegmentator
+        self.ui.setLicenseButton.visible = source == RegionSource.CORONARY and runsTotalSegmentator
+        self.ui.fastCheckBox.enabled = source == RegionSource.HEART and runsTotalSegmentator
+        self.ui.deviceComboBox.enabled = runsTotalSegmentator
         self.ui.coronaryMarginSpinBox.enabled = source == RegionSource.CORONARY
         self.ui.thresholdSpinBox.enabled = node.useCustomThreshold
         if self.ui.regionSegmentSelector.currentNode() != node.inputSegmentation:
@@ -586,7 +592,8 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def _ensureDependencies(self) -> bool:
         """Ask, then install missing Python packages; ask to restart where Slicer needs it."""
         node = self._parameterNode
-        missing = self.logic.missingRequirements(node.regionSource, node.runClassifier)
+        source = node.regionSource if self.logic.runsTotalSegmentator(node) else RegionSource.SEGMENTATION
+        missing = self.logic.missingRequirements(source, node.runClassifier)
         if not missing:
             return True
         if not slicer.util.confirmOkCancelDisplay(
@@ -858,6 +865,13 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         return ""
 
     @staticmethod
+    def runsTotalSegmentator(parameterNode) -> bool:
+        """Whether the assessment runs TotalSegmentator: a TotalSegmentator source without an existing TotalSegmentator
+        segmentation (``totalSegmentatorSegmentation``) to build the region from."""
+        return (parameterNode.regionSource != RegionSource.SEGMENTATION
+                and not parameterNode.totalSegmentatorSegmentation)
+
+    @staticmethod
     def isUserError(error: Exception) -> bool:
         """True for the core's one-line input errors (shown without a traceback)."""
         from CoronaryCalciumLib.errors import CoronaryCalciumError
@@ -954,22 +968,13 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             ids = [segmentation.GetNthSegmentID(index) for index in range(segmentation.GetNumberOfSegments())]
         if not ids:
             raise RegionError("segmentation '%s' has no segments: no region of interest" % segmentationNode.GetName())
-        exportIds = vtk.vtkStringArray()
         segmentNames: List[str] = []
         for segmentId in ids:
             segment = segmentation.GetSegment(segmentId)
             if segment is None:
                 raise RegionError("segment '%s' is not in segmentation '%s'" % (segmentId, segmentationNode.GetName()))
-            exportIds.InsertNextValue(segmentId)
             segmentNames.append(segment.GetName())
-        labelmapNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "CoronaryCalcium temporary region")
-        try:
-            if not slicer.modules.segmentations.logic().ExportSegmentsToLabelmapNode(
-                    segmentationNode, exportIds, labelmapNode, volumeNode):
-                raise RegionError("could not export segmentation '%s' onto the CT grid" % segmentationNode.GetName())
-            exported = np.array(slicer.util.arrayFromVolume(labelmapNode), dtype=np.uint8, copy=True)
-        finally:  # the export made a '<segmentation>_ColorTable' node for it
-            self._removeTemporaryLabelmap(labelmapNode, ownColorNode=True)
+        exported = self._exportOnCtGrid(segmentationNode, ids, volumeNode)
         source = "Slicer segmentation '%s'" % segmentationNode.GetName()
         labelValues = [labelValueOfSegmentName(name) for name in segmentNames]
         if all(labelValues) and len(set(labelValues)) == len(labelValues):
@@ -978,6 +983,63 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             return region_from_array(lookup[exported], None, source=source)
         names = {index: artery_for_name(name) or "unassigned" for index, name in enumerate(segmentNames, start=1)}
         return region_from_array(exported, names, source=source)
+
+    def _exportOnCtGrid(self, segmentationNode, segmentIds: Sequence[str], volumeNode) -> np.ndarray:
+        """Segments exported by Slicer onto the CT volume's grid (resampled, transforms applied): uint8 (k, j, i), the
+        n-th of ``segmentIds`` as label n (where segments overlap, a later one wins)."""
+        from CoronaryCalciumLib.errors import RegionError
+
+        exportIds = vtk.vtkStringArray()
+        for segmentId in segmentIds:
+            exportIds.InsertNextValue(segmentId)
+        labelmapNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "CoronaryCalcium temporary region")
+        try:
+            if not slicer.modules.segmentations.logic().ExportSegmentsToLabelmapNode(
+                    segmentationNode, exportIds, labelmapNode, volumeNode):
+                raise RegionError("could not export segmentation '%s' onto the CT grid" % segmentationNode.GetName())
+            return np.array(slicer.util.arrayFromVolume(labelmapNode), dtype=np.uint8, copy=True)
+        finally:  # the export made a '<segmentation>_ColorTable' node for it
+            self._removeTemporaryLabelmap(labelmapNode, ownColorNode=True)
+
+    def regionFromTotalSegmentatorSegmentation(self, segmentationNode, volumeNode, ct, backend: str = "heart",
+                                               marginMm: float = 2.0):
+        """Region of interest from a segmentation that already holds TotalSegmentator's classes (the node Slicer's
+        TotalSegmentator extension makes, or one loaded from a .seg.nrrd), without running TotalSegmentator.
+
+        Segments named heart and aorta (and coronary_arteries for the 'coronary' backend), by TotalSegmentator's names
+        (the extension's segment IDs) or the extension's display names (Heart, Aorta, Coronary artery), any case, are
+        exported by Slicer onto the CT grid, one class at a time (segments of one class are joined), and the core builds
+        from them the same heart shell or coronary region (``marginMm``), arteries and blood pool as from
+        TotalSegmentator's output folder. Other segments are ignored. A missing class is a one-line RegionError naming
+        the segments found.
+        """
+        from CoronaryCalciumLib.region import totalseg_names
+        from CoronaryCalciumLib.region.totalseg_region import TotalSegRegionSettings, region_from_class_masks
+
+        segmentation = segmentationNode.GetSegmentation()
+        where = "segmentation '%s'" % segmentationNode.GetName()
+        byClass: Dict[str, List[str]] = {}
+        names: List[str] = []
+        for index in range(segmentation.GetNumberOfSegments()):
+            segmentId = segmentation.GetNthSegmentID(index)
+            name = segmentation.GetSegment(segmentId).GetName()
+            names.append(name)
+            found = totalseg_names.totalseg_class(name) or totalseg_names.totalseg_class(segmentId)
+            if found is not None:
+                byClass.setdefault(found, []).append(segmentId)
+        totalseg_names.require_classes(backend, byClass, names, where)
+        used = ("heart", "aorta") + (("coronary_arteries",) if backend == "coronary" else ())
+        masks = {found: self._exportOnCtGrid(segmentationNode, byClass[found], volumeNode) > 0
+                 for found in used if found in byClass}
+        settings = TotalSegRegionSettings(backend=backend, margin_mm=marginMm)
+        result = region_from_class_masks(ct, masks, settings, "Slicer segmentation '%s'" % segmentationNode.GetName(),
+                                         where=where)
+        note = ("region built from the TotalSegmentator segments (%s) of %s: TotalSegmentator was not run"
+                % (", ".join(segmentation.GetSegment(segmentId).GetName()
+                             for found in used for segmentId in byClass.get(found, ())), where))
+        logging.info(note)
+        result.region.warnings.insert(0, note)
+        return result.region
 
     def regionFromTotalSegmentator(self, ct, backend: str, fast: Optional[bool], device: str, marginMm: float,
                                    progress: Optional[Progress], log: Optional[Log]):
@@ -1017,7 +1079,8 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
                 modelPath: Optional[str] = None,
                 outputs: Optional[CoronaryCalciumOutputs] = None,
                 progress: Optional[Progress] = None,
-                log: Optional[Log] = None):
+                log: Optional[Log] = None,
+                totalSegmentatorSegmentation: Optional[vtkMRMLSegmentationNode] = None):
         """Assess coronary calcium on ``inputVolume``; return the core ``Assessment`` and write the output nodes.
 
         :param regionSource: "coronary" or "heart" (TotalSegmentator) or "segmentation" (``segmentationNode``, optionally
@@ -1026,6 +1089,8 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
           no fast model, so ``fast`` is ignored for it.
         :param kvp: tube voltage in kV (None: from DICOM, else the 120 kVp rule); ``thresholdHU`` overrides the detection
           threshold; ``calibrationFactor`` is c_HA in mg/(mm3 HU) (None: mass not reported).
+        :param totalSegmentatorSegmentation: for "coronary" or "heart": a segmentation holding TotalSegmentator's
+          segments (heart, aorta, coronary_arteries); the region is built from it and TotalSegmentator is not run.
         :param runClassifier: extract radiomics features and run the classifier (the shipped model, or ``modelPath``).
         :param outputs: nodes to reuse; missing ones are created. The nodes written are in ``self.outputs``, and the CT,
           region and assessment in ``self.lastAssessment`` (for ``exportResults``).
@@ -1054,6 +1119,10 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
                 raise RegionError("region source 'segmentation' needs a segmentation node")
             progress(0.05, _("Reading the region of interest from the segmentation"))
             region = self.regionFromSegmentation(segmentationNode, segmentIds, inputVolume, ct)
+        elif totalSegmentatorSegmentation is not None:
+            progress(0.05, _("Reading the region of interest from the TotalSegmentator segmentation"))
+            region = self.regionFromTotalSegmentatorSegmentation(totalSegmentatorSegmentation, inputVolume, ct,
+                                                                 source.value, coronaryMarginMm)
         else:
             progress(0.05, _("Segmenting with TotalSegmentator (this may take minutes on CPU)"))
             region = self.regionFromTotalSegmentator(ct, source.value, fast if source == RegionSource.HEART else None,
@@ -1097,6 +1166,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             outputs=outputs,
             progress=progress,
             log=log,
+            totalSegmentatorSegmentation=node.totalSegmentatorSegmentation,
         )
         written = self.outputs
         if node.regionSource != RegionSource.SEGMENTATION:

@@ -38,18 +38,16 @@ SCENARIOS = ("exact", "pseudo-label", "heart shell")
 
 
 def write_heart_shell_region(case_dir: str) -> str:
-    """heart_shell.nii.gz: the heart backend's labelled region from the phantom's heart and aorta masks."""
+    """heart_shell.nii.gz: the heart backend's labelled region, built by the core from the phantom's heart and aorta
+    masks (the case folder is laid out as TotalSegmentator's output)."""
     import SimpleITK as sitk
 
-    from CoronaryCalciumLib.region import artery_attribution
-    from CoronaryCalciumLib.region import totalseg_region
     from CoronaryCalciumLib.io.ct import load_ct
+    from CoronaryCalciumLib.region.totalseg_region import TotalSegRegionSettings, region_from_existing_output
 
     ct = load_ct(os.path.join(case_dir, "image.nii.gz"))
-    heart, aorta = (totalseg_region.read_labels_on_ct_grid(os.path.join(case_dir, name), ct)[0] > 0
-                    for name in ("heart.nii.gz", "aorta.nii.gz"))
-    shell = totalseg_region.heart_shell(heart, aorta, ct.geometry, totalseg_region.TotalSegRegionSettings(), image=ct.array)
-    labels = artery_attribution.assign_arteries(shell, heart, aorta, ct.geometry).labels
+    settings = TotalSegRegionSettings(backend="heart", existing_output=case_dir)
+    labels = region_from_existing_output(ct, settings).region.labels
     region = sitk.GetImageFromArray(labels.astype("uint8"))
     region.CopyInformation(ct.image)
     path = os.path.join(case_dir, "heart_shell.nii.gz")

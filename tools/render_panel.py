@@ -216,6 +216,10 @@ def render(out_path: str, example: bool) -> str:
         from PySide6.QtWidgets import QPushButton
 
         window.findChild(QPushButton, "setLicenseButton").setVisible(False)
+        from PySide6.QtWidgets import QLabel
+
+        window.findChild(QLabel, "totalSegmentatorSegmentationLabel").setVisible(False)
+        window.findChild(QComboBox, "totalSegmentatorSegmentationSelector").setVisible(False)
         from PySide6.QtWidgets import QCheckBox
 
         fast = window.findChild(QCheckBox, "fastCheckBox")

@@ -7,21 +7,13 @@ from __future__ import annotations
 import os
 from typing import List, Tuple
 
-import numpy as np
-
 
 def heart_shell_region(ct, case_dir: str):
-    """The heart backend's region (shell, arteries by geometry) from the phantom's heart and aorta masks."""
-    from CoronaryCalciumLib.region import artery_attribution, totalseg_region
-    from CoronaryCalciumLib.region.mask import RegionOfInterest
+    """The heart backend's region (shell, arteries by geometry, blood pool) from the phantom's heart and aorta masks,
+    built by the core as from a TotalSegmentator output folder."""
+    from CoronaryCalciumLib.region.totalseg_region import TotalSegRegionSettings, region_from_existing_output
 
-    heart, aorta = (totalseg_region.read_labels_on_ct_grid(os.path.join(case_dir, name), ct)[0] > 0
-                    for name in ("heart.nii.gz", "aorta.nii.gz"))
-    shell = totalseg_region.heart_shell(heart, aorta, ct.geometry, totalseg_region.TotalSegRegionSettings(),
-                                        image=ct.array)
-    attribution = artery_attribution.assign_arteries(shell, heart, aorta, ct.geometry)
-    return RegionOfInterest(labels=attribution.labels.astype(np.uint8),
-                            names={1: "LM", 2: "LAD", 3: "LCX", 4: "RCA"}, source="heart shell")
+    return region_from_existing_output(ct, TotalSegRegionSettings(backend="heart", existing_output=case_dir)).region
 
 
 def truth_edits(shell_score, exact_score, reader: str = "truth") -> List:

@@ -16,6 +16,8 @@ _API = {
     "TotalSegRegionSettings": ".totalseg_region",
     "TotalSegRegion": ".totalseg_region",
     "region_from_totalsegmentator": ".totalseg_region",
+    "region_from_class_masks": ".totalseg_region",
+    "totalseg_class": ".totalseg_names",
     "TotalSegSettings": ".totalseg_runner",
     "TotalSegRun": ".totalseg_runner",
     "is_installed": ".totalseg_runner",

@@ -32,11 +32,11 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import totalseg_runner
+from . import totalseg_names, totalseg_runner
 from ..io.ct import CTVolume
 from ..errors import RegionError
 from ..io.geometry import Geometry, geometry_of_sitk
@@ -436,13 +436,14 @@ def build_region(ct: CTVolume, settings: Optional[TotalSegRegionSettings] = None
     return result
 
 
-EXISTING_FILES = {"heart": ("heart", "aorta"), "coronary": ("coronary_arteries",)}
+EXISTING_FILES = totalseg_names.NEEDED  # class files per backend: heart and aorta, or coronary_arteries (.nii.gz)
+_SUFFIXES = (".nii.gz", ".nii")
 
 
 def holds_masks(folder: str) -> bool:
     """Whether ``folder`` itself holds TotalSegmentator class files (rather than one subfolder per case)."""
     return any(os.path.isfile(os.path.join(folder, name + suffix)) for names in EXISTING_FILES.values()
-               for name in names for suffix in (".nii.gz", ".nii"))
+               for name in names for suffix in _SUFFIXES)
 
 
 def existing_output_for(folder: str, names: Sequence[str]) -> str:
@@ -460,48 +461,86 @@ def existing_output_for(folder: str, names: Sequence[str]) -> str:
                       % (folder, " or ".join("'%s'" % name for name in names if name)))
 
 
-def _read_existing_mask(ct: CTVolume, folder: str, name: str, notes: List[str]) -> Optional[np.ndarray]:
-    """``folder/<name>.nii.gz`` (or ``.nii``) as a boolean mask on the CT grid; None when absent."""
-    for suffix in (".nii.gz", ".nii"):
-        path = os.path.join(folder, name + suffix)
-        if os.path.isfile(path):
-            labels, note = read_labels_on_ct_grid(path, ct)
-            if note and note not in notes:
-                notes.append(note)
-            return labels > 0
-    return None
+def _class_files(folder: str) -> Dict[str, str]:
+    """{file name without suffix: path} of the NIfTI files in ``folder`` (``.nii.gz`` before ``.nii``)."""
+    files: Dict[str, str] = {}
+    for entry in sorted(os.listdir(folder)):
+        for suffix in _SUFFIXES:
+            path = os.path.join(folder, entry)
+            if entry.endswith(suffix) and len(entry) > len(suffix) and os.path.isfile(path):
+                files.setdefault(entry[:-len(suffix)], path)
+                break
+    return files
 
 
 def region_from_existing_output(ct: CTVolume, settings: TotalSegRegionSettings,
                                 progress: Optional[Progress] = None) -> TotalSegRegion:
-    """The region of interest from masks TotalSegmentator already wrote (``settings.existing_output``); the same
-    heart shell or coronary margin as when it runs here."""
+    """The region of interest from masks TotalSegmentator already wrote (``settings.existing_output``, one file per
+    class): the files the region needs are read onto the CT grid and go through ``region_from_class_masks``."""
     folder = settings.existing_output
     if not os.path.isdir(folder):
         raise RegionError("TotalSegmentator output folder %s does not exist" % folder)
     if progress is not None:
         progress(0.1, "Reading the existing TotalSegmentator masks")
+    files = _class_files(folder)
+    matched = totalseg_names.match_classes(files)
+    used = ("heart", "aorta") + (("coronary_arteries",) if settings.backend == "coronary" else ())
+    totalseg_names.require_classes(settings.backend, matched, [name + ".nii.gz" for name in files], folder,
+                                   suffix=".nii.gz")
     notes: List[str] = []
-    masks = {name: _read_existing_mask(ct, folder, name, notes) for name in ("heart", "aorta", "coronary_arteries")}
-    missing = [name + ".nii.gz" for name in EXISTING_FILES[settings.backend] if masks[name] is None]
-    if missing:
-        raise RegionError("%s has no %s: the %s region needs %s from TotalSegmentator's output"
-                          % (folder, " or ".join(missing), settings.backend,
-                             " and ".join(n + ".nii.gz" for n in EXISTING_FILES[settings.backend])))
-    heart, aorta = masks["heart"], masks["aorta"]
+    masks: Dict[str, np.ndarray] = {}
+    for name in (name for found in used for name in matched.get(found, ())):
+        labels, note = read_labels_on_ct_grid(files[name], ct)
+        if note and note not in notes:
+            notes.append(note)
+        masks[name] = labels > 0
+    return region_from_class_masks(ct, masks, settings, os.path.basename(os.path.normpath(folder)), progress,
+                                   where=folder, notes=notes)
+
+
+def region_from_class_masks(ct: CTVolume, masks: Mapping[str, np.ndarray], settings: TotalSegRegionSettings,
+                            origin: str = "masks given", progress: Optional[Progress] = None,
+                            where: Optional[str] = None, notes: Optional[Sequence[str]] = None) -> TotalSegRegion:
+    """The region of interest from TotalSegmentator class masks already on the CT grid, without running it: the same
+    heart shell (``backend`` "heart": heart and aorta) or coronary margin ("coronary": coronary_arteries, with heart
+    and aorta for the arteries when given), artery attribution and blood pool as when TotalSegmentator runs here.
+
+    ``masks``: {name: array (z, y, x) on the CT grid, nonzero inside}; names are matched as
+    ``totalseg_names.totalseg_class`` says (TotalSegmentator's or its Slicer extension's names, any case), other names
+    are ignored and masks meaning one class are joined. ``origin`` names the masks in the region's description,
+    ``where`` (default ``origin``) in errors; ``notes`` (such as resampling) join the region's warnings. A missing or
+    empty class the region needs is a one-line RegionError naming what was given.
+    """
+    settings.validate()
+    where = where or origin
+    shape = ct.array.shape
+    by_class: Dict[str, np.ndarray] = {}
+    for name, mask in masks.items():
+        found = totalseg_names.totalseg_class(name)
+        if found is None:
+            continue
+        mask = np.asarray(mask)
+        if mask.shape != shape:
+            raise RegionError("%s: mask '%s' is %s voxels (z, y, x) but the CT is %s: masks must be on the CT grid"
+                              % (where, name, "x".join(map(str, mask.shape)), "x".join(map(str, shape))))
+        inside = mask if mask.dtype == bool else mask > 0
+        by_class[found] = by_class[found] | inside if found in by_class else inside
+    totalseg_names.require_classes(settings.backend, by_class, list(masks), where)
+    notes = list(notes or [])
+    heart, aorta = by_class.get("heart"), by_class.get("aorta")
     if settings.backend == "heart":
         if not heart.any():
-            raise RegionError("%s: heart.nii.gz is empty on this CT's grid (is it the output for this CT?)" % folder)
+            raise RegionError("%s: the heart mask is empty on this CT's grid (is it the one for this CT?)" % where)
         result = _shell_region(ct, settings, heart, aorta, notes, "heart shell from existing TotalSegmentator masks",
-                               os.path.basename(os.path.normpath(folder)))
+                               origin)
     else:
-        coronary = masks["coronary_arteries"]
+        coronary = by_class["coronary_arteries"]
         if not coronary.any():
-            raise RegionError("%s: coronary_arteries.nii.gz is empty on this CT's grid" % folder)
+            raise RegionError("%s: the coronary_arteries mask is empty on this CT's grid" % where)
         if heart is not None and (aorta is None or not heart.any()):
             heart = aorta = None
         result = _coronary_region(ct, settings, coronary, heart, aorta, "existing TotalSegmentator coronary arteries",
-                                  os.path.basename(os.path.normpath(folder)))
+                                  origin)
     result.region.warnings.extend(note for note in notes if note not in result.region.warnings)
     if progress is not None:
         progress(1.0, "Region of interest ready")
