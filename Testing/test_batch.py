@@ -198,6 +198,20 @@ def test_killed_run_resumes_and_equals_an_uninterrupted_run(tmp_path):
             assert resumed[name] == uninterrupted[name], name
 
 
+def test_a_rerun_removes_the_summary_temporary_file_a_killed_run_left_and_keeps_other_hidden_files(tmp_path):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    make_case(str(folder), "c0", 0)
+    out = tmp_path / "out"
+    assert main(["assess", str(folder), "--out", str(out), "--no-progress", "--model", "none"]) == 0
+    leftover = out / ".summary.csv.k2j4x8.tmp.csv"  # what atomic_path leaves when killed mid-write
+    leftover.write_text("id,agat")
+    kept = out / ".notes"  # a user's own hidden file is not ours to remove
+    kept.write_text("mine")
+    assert main(["assess", str(folder), "--out", str(out), "--no-progress", "--model", "none"]) == 0
+    assert not leftover.exists() and kept.read_text() == "mine"
+
+
 def test_outputs_are_pseudonymous_unless_asked(tmp_path):
     series = str(tmp_path / "dicom" / "series")
     array = np.full((12, 64, 64), 40, dtype=np.int16)

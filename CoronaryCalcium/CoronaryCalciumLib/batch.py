@@ -286,12 +286,18 @@ def summary_row_from_folder(case: ManifestCase, folder: str, options: BatchOptio
 
 
 def clean_partial(out_dir: str) -> int:
-    """Remove temporary folders left by an interrupted run; returns how many."""
+    """Remove temporary folders and files (summary, overview) left by an interrupted run; returns how many."""
+    from .io.atomic import is_leftover
+
     removed = 0
     if os.path.isdir(out_dir):
         for name in os.listdir(out_dir):
+            path = os.path.join(out_dir, name)
             if PARTIAL in name:
-                shutil.rmtree(os.path.join(out_dir, name), ignore_errors=True)
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+            elif is_leftover(name) and os.path.isfile(path):
+                os.remove(path)
                 removed += 1
     return removed
 

@@ -39,6 +39,11 @@ def atomic_path(path: str) -> Iterator[str]:
         raise
 
 
+def is_leftover(name: str) -> bool:
+    """Whether a file name is one of ``atomic_path``'s temporary files (left behind only by a killed process)."""
+    return name.startswith(".") and ".tmp" in name and len(name) > 5
+
+
 def _mode_for(path: str) -> int:
     """Permission bits for ``path``: those of the file it replaces, else a new file's."""
     try:
