@@ -33,8 +33,11 @@ from slicer.parameterNodeWrapper import (
 from slicer import (vtkMRMLLabelMapVolumeNode, vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode,
                     vtkMRMLTableNode)
 
+# the one core module imported here: it needs nothing beyond Python (the parameter node's region choice)
+from CoronaryCalciumLib.region.source import RegionSource
 
-# the core's progress.Progress: the core is imported inside functions only (dependencies install on first use)
+
+# the core's progress.Progress: the rest of the core is imported inside functions (dependencies install on first use)
 Progress = Callable[[float, str], None]
 Log = Callable[[str], None]
 
@@ -73,19 +76,10 @@ follows the protocol of arXiv 2510.25347. Regions of interest come from TotalSeg
 #
 
 
-class RegionSource(enum.Enum):
-    """Where the region of interest comes from."""
-
-    CORONARY = "coronary"
-    HEART = "heart"
-    SEGMENTATION = "segmentation"
-
-    def label(self) -> str:
-        return {
-            "coronary": _("TotalSegmentator coronary arteries (licensed)"),
-            "heart": _("TotalSegmentator heart (free)"),
-            "segmentation": _("Existing segmentation"),
-        }[self.value]
+def coreText(text: str) -> str:
+    """A phrase of the core's display texts (``reporting.display``, ``RegionSource.label``) in the user's language,
+    looked up in this module's translation context."""
+    return translate("CoronaryCalcium", text)
 
 
 class TubeVoltage(enum.Enum):
@@ -237,92 +231,22 @@ def ijkToRasOfGeometry(geometry) -> np.ndarray:
 
 
 #
-# Texts shown in the panel (pure functions of the result, shared with tools/render_panel.py)
+# Texts shown in the panel: the core's reporting.display (shared with the reports and tools/render_panel.py), with
+# positions converted to RAS here
 #
-
-
-def _number(value: Optional[float], unit: str = "", digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    return ("%.*f %s" % (digits, value, unit)).strip()
-
-
-def scoreTexts(assessment) -> Dict[str, str]:
-    """Agatston, volume, mass, category and CAC-DRS as display strings."""
-    score = assessment.score
-    category = score.category
-    mass = _number(score.mass_mg, "mg") if score.mass_mg is not None else _("not reported (no calibration)")
-    if score.integrated_mass_mg is not None:
-        mass = _("%s; integrated-intensity %s") % (mass, _number(score.integrated_mass_mg, "mg"))
-    return {
-        "agatston": _number(score.agatston),
-        "volume": _number(score.volume_mm3, "mm³"),
-        "mass": mass,
-        "category": "%s (%s)%s" % (category.classic, category.classic_range,
-                                   "" if score.image_quality is None or score.image_quality.reliable
-                                   else _(", UNRELIABLE: see warnings")),
-        "cacDrs": category.cac_drs,
-    }
-
-
-def classifierTexts(assessment) -> Tuple[str, str]:
-    """(verdict with its probability, model description); says why when the classifier did not run."""
-    prediction = assessment.classifier
-    if prediction is None:
-        notRun = assessment.classifier_not_run
-        return (_("Classifier not run."), notRun.warning() if notRun is not None else "")
-    verdict = "%s%s (probability %.2f)" % (prediction.label_text[:1].upper(), prediction.label_text[1:],
-                                           prediction.probability)
-    model = _("Model: %s (%s)") % (prediction.model_name, prediction.model_family)
-    if prediction.synthetic_training:
-        model += _(", trained on synthetic phantoms only: not clinically validated")
-    return (verdict, model)
-
-
-def topFeatures(assessment, count: int = 10) -> List[Tuple[str, float]]:
-    """The features that pushed this case's classifier score most, as (readable name, TreeSHAP contribution)."""
-    prediction = assessment.classifier
-    if prediction is None:
-        return []
-    from CoronaryCalciumLib.classifier.explanations import display_name
-
-    return [(display_name(item.feature), float(item.contribution)) for item in prediction.top_contributions[:count]]
-
-
-def featureUnits(assessment) -> str:
-    """Units of the contributions in ``topFeatures`` (e.g. log-odds)."""
-    prediction = assessment.classifier
-    return prediction.contribution_units if prediction is not None else ""
 
 
 def lesionRows(assessment, toWorld: Optional[Callable[[Sequence[float]], Sequence[float]]] = None
                ) -> List[Dict[str, object]]:
-    """One dict per lesion (largest Agatston first) with display values and the centroid in RAS mm: in world
-    coordinates when ``toWorld`` maps the CT's own RAS to world (the CT under a transform), else the CT's own.
-    Lesions a filter left out of the score follow, their artery cell saying why (the reader can look at them)."""
-    from CoronaryCalciumLib.review.model import reader_exclusion
+    """The core's lesion rows (``reporting.display.lesion_rows``: largest Agatston first, then the lesions left out,
+    their artery cell saying why) with ``ras``, the centroid in RAS mm: in world coordinates when ``toWorld`` maps the
+    CT's own RAS to world (the CT under a transform), else the CT's own."""
+    from CoronaryCalciumLib.reporting.display import lesion_rows
 
     toWorld = toWorld or (lambda point: point)
-    rows = []
-    counted = sorted(assessment.score.lesions, key=lambda item: -item.agatston)
-    left_out = sorted(assessment.score.excluded_lesions, key=lambda item: -item.agatston)
-    for lesion in counted + left_out:
-        readerReason = reader_exclusion(lesion.excluded)
-        rows.append({
-            "id": lesion.id,
-            "counted": lesion.excluded is None,
-            "reason": readerReason,  # why the reader excluded it (None: counted, or left out by a lesion filter)
-            "artery": (lesion.artery if lesion.excluded is None
-                       else _("excluded by reader: %s") % readerReason if readerReason
-                       else _("not counted: %s") % lesion.excluded.split(":")[0]),
-            "agatston": lesion.agatston,
-            "volume_mm3": lesion.volume_mm3,
-            "mass_mg": lesion.mass_mg,
-            "integrated_mass_mg": lesion.integrated_mass_mg,
-            "peak_hu": lesion.peak_hu,
-            "slices": "%d-%d" % (lesion.first_slice, lesion.last_slice),
-            "ras": tuple(float(value) for value in toWorld(lpsToRas(lesion.centroid_lps_mm))),
-        })
+    rows = lesion_rows(assessment, translate=coreText)
+    for row in rows:
+        row["ras"] = tuple(float(value) for value in toWorld(lpsToRas(row["centroid_lps_mm"])))
     return rows
 
 
@@ -343,17 +267,6 @@ def reviewReasons() -> Tuple[str, ...]:
     from CoronaryCalciumLib.review.edits import EXCLUDE_REASONS
 
     return tuple(EXCLUDE_REASONS)
-
-
-LESION_COLUMNS = ("#", "Artery", "Agatston", "Volume (mm³)", "Mass (mg)", "Integrated mass (mg)", "Peak HU", "Slices")
-
-
-def lesionCells(row: Dict[str, object]) -> List[str]:
-    """Cells of a lesion row, in LESION_COLUMNS order."""
-    return [str(row["id"]), str(row["artery"]), "%.1f" % row["agatston"], "%.1f" % row["volume_mm3"],
-            "-" if row["mass_mg"] is None else "%.1f" % row["mass_mg"],
-            "-" if row["integrated_mass_mg"] is None else "%.1f" % row["integrated_mass_mg"], "%.0f" % row["peak_hu"],
-            str(row["slices"])]
 
 
 #
@@ -428,8 +341,11 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.addLesionButton.connect("clicked(bool)", self.onAddLesionButton)
         self.ui.undoReviewButton.connect("clicked(bool)", self.onUndoReviewButton)
 
+        from CoronaryCalciumLib.reporting.display import LESION_COLUMNS
+
         self.ui.lesionTableWidget.setColumnCount(len(LESION_COLUMNS) + len(REVIEW_COLUMNS))
-        self.ui.lesionTableWidget.setHorizontalHeaderLabels(list(LESION_COLUMNS) + list(REVIEW_COLUMNS))
+        self.ui.lesionTableWidget.setHorizontalHeaderLabels([coreText(name) for name in LESION_COLUMNS]
+                                                            + list(REVIEW_COLUMNS))
         self.ui.addLesionArteryComboBox.addItems(list(reviewArteries()))
 
         # Make sure parameter node is initialized (needed for module reload)
@@ -488,6 +404,8 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             # Widgets with a "SlicerParameterName" dynamic property in the .ui are bound to the parameter of that name.
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            for index, source in enumerate(RegionSource):  # the connector lists the core's English labels
+                self.ui.regionSourceComboBox.setItemText(index, coreText(source.label()))
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGui)
             self._updateGui()
 
@@ -497,7 +415,7 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if node is None:
             return
         source = node.regionSource
-        usesTotalSegmentator = source != RegionSource.SEGMENTATION
+        usesTotalSegmentator = source.uses_totalsegmentator
         runsTotalSegmentator = self.logic.runsTotalSegmentator(node)
         self.ui.regionSegmentLabel.visible = not usesTotalSegmentator
         self.ui.regionSegmentSelector.visible = not usesTotalSegmentator
@@ -626,15 +544,17 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def _showResults(self, assessment) -> None:
         import qt
 
-        texts = scoreTexts(assessment)
-        verdict, model = classifierTexts(assessment)
+        from CoronaryCalciumLib.reporting import display
+
+        texts = display.score_texts(assessment, translate=coreText)
+        verdict, model = display.classifier_texts(assessment, translate=coreText)
         self.ui.verdictLabel.text = verdict
         self.ui.modelLabel.text = model
         self.ui.agatstonLabel.text = texts["agatston"]
         self.ui.volumeLabel.text = texts["volume"]
         self.ui.massLabel.text = texts["mass"]
         self.ui.categoryLabel.text = texts["category"]
-        self.ui.cacDrsLabel.text = texts["cacDrs"]
+        self.ui.cacDrsLabel.text = texts["cac_drs"]
         self.ui.arteryTableView.setMRMLTableNode(self._parameterNode.arteryTable)
 
         table = self.ui.lesionTableWidget
@@ -642,7 +562,7 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         table.setRowCount(0)
         for rowIndex, row in enumerate(lesionRows(assessment, self.logic.toWorld(self._parameterNode.inputVolume))):
             table.insertRow(rowIndex)
-            for column, text in enumerate(lesionCells(row)):
+            for column, text in enumerate(display.lesion_cells(row)):
                 item = qt.QTableWidgetItem(text)
                 item.setData(qt.Qt.UserRole, list(row["ras"]))
                 table.setItem(rowIndex, column, item)
@@ -651,11 +571,9 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         reviewable = bool(self._parameterNode.automaticResult)
         self.ui.addLesionButton.enabled = reviewable
         self.ui.undoReviewButton.enabled = reviewable and bool(self._parameterNode.reviewEdits)
-        from CoronaryCalciumLib.reporting.text_summary import review_status
+        self.ui.reviewStatusLabel.text = _("Review: %s") % display.review_status(assessment)
 
-        self.ui.reviewStatusLabel.text = _("Review: %s") % review_status(assessment)
-
-        features = topFeatures(assessment)
+        features = display.top_features(assessment)
         self.ui.featuresLabel.text = "\n".join("%s: %+.3g" % pair for pair in features) or "-"
         self.ui.showChartButton.enabled = bool(features)
         warnings = assessment.warnings
@@ -668,6 +586,8 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         """The row's artery and exclude choices (set to the lesion's state first, then wired to the Logic)."""
         import qt
 
+        from CoronaryCalciumLib.reporting.display import LESION_COLUMNS
+
         lesionId = int(row["id"])
         artery = qt.QComboBox()
         artery.addItems(list(reviewArteries()))
@@ -677,7 +597,8 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             artery.setCurrentText(str(row["artery"]))
         artery.connect("activated(int)", lambda index, box=artery: self._review(
             lambda reader: self.logic.setArtery(lesionId, box.currentText, reader=reader)))
-        table.setCellWidget(rowIndex, len(LESION_COLUMNS), artery)
+        columns = len(LESION_COLUMNS)  # the review choices follow the core's lesion columns
+        table.setCellWidget(rowIndex, columns, artery)
         exclude = qt.QComboBox()
         exclude.addItems([REVIEW_COUNTED] + list(reviewReasons()))
         if not counted:  # left out by the reader (a reason) or by a lesion filter (its own item)
@@ -686,7 +607,7 @@ class CoronaryCalciumWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             exclude.setCurrentText(str(row["reason"] or REVIEW_FILTERED))
         exclude.connect("activated(int)", lambda index, box=exclude: self.onExcludeChoice(lesionId, box.currentText,
                                                                                           counted))
-        table.setCellWidget(rowIndex, len(LESION_COLUMNS) + 1, exclude)
+        table.setCellWidget(rowIndex, columns + 1, exclude)
 
     def onExcludeChoice(self, lesionId: int, choice: str, counted: bool) -> None:
         """'counted' includes the lesion again, a reason excludes it (a lesion already excluded is restored first)."""
@@ -814,7 +735,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
     """Nodes in -> core -> nodes out. Usable without the Widget, e.g. from the Python console:
 
     >>> logic = CoronaryCalciumLogic()
-    >>> assessment = logic.process(slicer.util.getNode("CT"), regionSource="heart")
+    >>> assessment = logic.process(slicer.util.getNode("CT"), totalSegmentator=logic.totalSegmentatorSettings("heart"))
     >>> print(assessment.score.agatston, logic.outputs.lesionTable.GetName())
 
     No GUI calls here: questions to the user, dialogs and event processing belong to the Widget, which passes
@@ -1041,15 +962,26 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         result.region.warnings.insert(0, note)
         return result.region
 
-    def regionFromTotalSegmentator(self, ct, backend: str, fast: Optional[bool], device: str, marginMm: float,
-                                   progress: Optional[Progress], log: Optional[Log]):
-        """Region from TotalSegmentator ('coronary' or 'heart'), run by the core in a subprocess of Slicer's Python so
-        the GUI keeps running; each output line goes to ``log`` (which may raise AssessmentCancelled to stop it)."""
-        from CoronaryCalciumLib.region import totalseg_region
+    def regionFromTotalSegmentator(self, ct, settings, progress: Optional[Progress], log: Optional[Log]):
+        """Region from TotalSegmentator with the core's ``TotalSegRegionSettings`` (see ``totalSegmentatorSettings``:
+        run in a subprocess of Slicer's Python so the GUI keeps running); each output line goes to ``log`` (which may
+        raise AssessmentCancelled to stop it)."""
+        from CoronaryCalciumLib.region.totalseg_region import build_region
 
-        return totalseg_region.region_from_totalsegmentator(
-            ct, backend=backend, fast=fast, device=device, margin_mm=marginMm, runner="subprocess",
-            python_executable=self.pythonExecutable(), progress=progress, log=log)
+        return build_region(ct, settings, progress=progress, log=log).region
+
+    def totalSegmentatorSettings(self, regionSource=RegionSource.HEART, fast: Optional[bool] = None,
+                                 device: str = "auto", marginMm: float = 2.0):
+        """The core's ``TotalSegRegionSettings`` for the heart shell or the coronary task ("heart", "coronary"), run in a
+        subprocess of Slicer's Python. ``fast``: TotalSegmentator's 3 mm model for the heart task (None: on the CPU
+        only; the coronary task has none, so it is ignored there); ``marginMm``: growth of the coronary mask (mm)."""
+        from CoronaryCalciumLib.region.totalseg_region import TotalSegRegionSettings
+        from CoronaryCalciumLib.region.totalseg_runner import TotalSegSettings
+
+        source = RegionSource.of(regionSource)
+        return TotalSegRegionSettings(
+            backend=source.value, margin_mm=marginMm, in_process=False, python_executable=self.pythonExecutable(),
+            totalseg=TotalSegSettings(device=device, fast=fast if source == RegionSource.HEART else None))
 
     @staticmethod
     def pythonExecutable() -> str:
@@ -1063,35 +995,26 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
     def process(self,
                 inputVolume: vtkMRMLScalarVolumeNode,
-                regionSource: str = "heart",
                 segmentationNode: Optional[vtkMRMLSegmentationNode] = None,
                 segmentIds: Optional[Sequence[str]] = None,
-                fast: Optional[bool] = None,
-                device: str = "auto",
-                kvp: Optional[float] = None,
-                thresholdHU: Optional[float] = None,
-                calibrationFactor: Optional[float] = None,
-                minAreaMm2: float = 1.0,
-                connectivity: int = 8,
-                coronaryMarginMm: float = 2.0,
-                allowContrast: bool = False,
-                runClassifier: bool = True,
-                modelPath: Optional[str] = None,
+                scoring=None,
+                totalSegmentator=None,
+                model: Optional[str] = "shipped",
                 outputs: Optional[CoronaryCalciumOutputs] = None,
                 progress: Optional[Progress] = None,
                 log: Optional[Log] = None,
                 totalSegmentatorSegmentation: Optional[vtkMRMLSegmentationNode] = None):
         """Assess coronary calcium on ``inputVolume``; return the core ``Assessment`` and write the output nodes.
 
-        :param regionSource: "coronary" or "heart" (TotalSegmentator) or "segmentation" (``segmentationNode``, optionally
-          only ``segmentIds``).
-        :param fast: TotalSegmentator's fast (3 mm) model for the heart task; None: on the CPU only. The coronary task has
-          no fast model, so ``fast`` is ignored for it.
-        :param kvp: tube voltage in kV (None: from DICOM, else the 120 kVp rule); ``thresholdHU`` overrides the detection
-          threshold; ``calibrationFactor`` is c_HA in mg/(mm3 HU) (None: mass not reported).
-        :param totalSegmentatorSegmentation: for "coronary" or "heart": a segmentation holding TotalSegmentator's
-          segments (heart, aorta, coronary_arteries); the region is built from it and TotalSegmentator is not run.
-        :param runClassifier: extract radiomics features and run the classifier (the shipped model, or ``modelPath``).
+        :param segmentationNode: the region of interest (only ``segmentIds`` of it when given); without it,
+          TotalSegmentator builds the region with ``totalSegmentator``, the core's ``TotalSegRegionSettings`` (made by
+          ``totalSegmentatorSettings``; default: the heart shell).
+        :param scoring: the core's ``ScoringSettings``, made by ``scoring.agatston.scoring_settings`` (kVp, threshold,
+          calibration factor c_HA in mg/(mm3 HU): without one no mass is reported; default: its defaults).
+        :param model: the classifier on radiomics features: "shipped", a trusted model path, or None for none.
+        :param totalSegmentatorSegmentation: without ``segmentationNode``: a segmentation holding TotalSegmentator's
+          segments (heart, aorta, coronary_arteries); the region is built from it with ``totalSegmentator``'s backend and
+          margin, and TotalSegmentator is not run.
         :param outputs: nodes to reuse; missing ones are created. The nodes written are in ``self.outputs``, and the CT,
           region and assessment in ``self.lastAssessment`` (for ``exportResults``).
         :raises CoronaryCalciumError: (InputError, RegionError, ContrastError) with a one-line message for bad input.
@@ -1102,40 +1025,34 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         from CoronaryCalciumLib.progress import subrange
         from CoronaryCalciumLib.scoring.agatston import scoring_settings
 
-        source = RegionSource(regionSource.value if isinstance(regionSource, RegionSource) else regionSource)
         progress = progress or (lambda fraction, message: None)
         startTime = time.time()
         logging.info("Coronary calcium assessment started")
 
         progress(0.02, _("Reading the CT volume"))
         ct = self.ctFromVolumeNode(inputVolume)
-        settings = scoring_settings(threshold_hu=thresholdHU, min_area_mm2=minAreaMm2, connectivity=connectivity,
-                                    kvp=kvp, calibration_factor=calibrationFactor or None, allow_contrast=allowContrast)
-
-        if source == RegionSource.SEGMENTATION:
-            if segmentationNode is None:
-                from CoronaryCalciumLib.errors import RegionError
-
-                raise RegionError("region source 'segmentation' needs a segmentation node")
+        scoring = scoring or scoring_settings()
+        if segmentationNode is not None:
+            source = RegionSource.SEGMENTATION
             progress(0.05, _("Reading the region of interest from the segmentation"))
             region = self.regionFromSegmentation(segmentationNode, segmentIds, inputVolume, ct)
-        elif totalSegmentatorSegmentation is not None:
-            progress(0.05, _("Reading the region of interest from the TotalSegmentator segmentation"))
-            region = self.regionFromTotalSegmentatorSegmentation(totalSegmentatorSegmentation, inputVolume, ct,
-                                                                 source.value, coronaryMarginMm)
         else:
-            progress(0.05, _("Segmenting with TotalSegmentator (this may take minutes on CPU)"))
-            region = self.regionFromTotalSegmentator(ct, source.value, fast if source == RegionSource.HEART else None,
-                                                     device, coronaryMarginMm,
-                                                     subrange(progress, 0.05, 0.6), log)
+            totalSegmentator = totalSegmentator or self.totalSegmentatorSettings()
+            source = RegionSource.of(totalSegmentator.backend)
+            if totalSegmentatorSegmentation is not None:
+                progress(0.05, _("Reading the region of interest from the TotalSegmentator segmentation"))
+                region = self.regionFromTotalSegmentatorSegmentation(totalSegmentatorSegmentation, inputVolume, ct,
+                                                                     source.value, totalSegmentator.margin_mm)
+            else:
+                progress(0.05, _("Segmenting with TotalSegmentator (this may take minutes on CPU)"))
+                region = self.regionFromTotalSegmentator(ct, totalSegmentator, subrange(progress, 0.05, 0.6), log)
 
         progress(0.6, _("Scoring calcium"))
-        assessment = assess(ct, region, settings, case_id=inputVolume.GetName(),
-                            progress=subrange(progress, 0.6, 0.75))
+        assessment = assess(ct, region, scoring, case_id=inputVolume.GetName(), progress=subrange(progress, 0.6, 0.75))
 
-        if runClassifier:
+        if model is not None:
             progress(0.75, _("Extracting radiomics features and running the classifier"))
-            self.classify(ct, region, assessment, subrange(progress, 0.75, 0.92), modelPath)
+            self.classify(ct, region, assessment, subrange(progress, 0.75, 0.92), model)
         self.lastAssessment = assessment  # carries the CT and region: exportResults writes the same files as the CLI
 
         progress(0.92, _("Writing results into the scene"))
@@ -1147,27 +1064,19 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
     def processParameterNode(self, parameterNode, progress: Optional[Progress] = None, log: Optional[Log] = None):
         """``process`` with the choices stored in the module's parameter node; output nodes are stored back in it."""
         node = parameterNode
-        outputs = self.outputsOfParameterNode(node)
-        assessment = self.process(
-            node.inputVolume,
-            regionSource=node.regionSource,
-            segmentationNode=node.inputSegmentation,
-            segmentIds=[segmentId for segmentId in node.inputSegmentIds.split(",") if segmentId],
-            fast=node.fast,
-            device=node.device,
-            kvp=None if node.kvp == TubeVoltage.FROM_DICOM else float(node.kvp.value),
-            thresholdHU=node.thresholdHU if node.useCustomThreshold else None,
-            calibrationFactor=node.calibrationFactor or None,
-            minAreaMm2=node.minAreaMm2,
-            connectivity=node.connectivity,
-            coronaryMarginMm=node.coronaryMarginMm,
-            allowContrast=node.allowContrast,
-            runClassifier=node.runClassifier,
-            outputs=outputs,
-            progress=progress,
-            log=log,
-            totalSegmentatorSegmentation=node.totalSegmentatorSegmentation,
-        )
+        segmentation = None
+        if node.regionSource == RegionSource.SEGMENTATION:
+            if not node.inputSegmentation:
+                from CoronaryCalciumLib.errors import RegionError
+
+                raise RegionError("region source 'segmentation' needs a segmentation node")
+            segmentation = node.inputSegmentation
+        assessment = self.process(node.inputVolume, segmentation, self.segmentIdsOfParameterNode(node),
+                                  scoring=self.scoringSettingsOfParameterNode(node),
+                                  totalSegmentator=self.totalSegmentatorSettingsOfParameterNode(node),
+                                  model="shipped" if node.runClassifier else None,
+                                  outputs=self.outputsOfParameterNode(node), progress=progress, log=log,
+                                  totalSegmentatorSegmentation=node.totalSegmentatorSegmentation)
         written = self.outputs
         if node.regionSource != RegionSource.SEGMENTATION:
             node.regionSegmentation = written.regionSegmentation
@@ -1181,6 +1090,30 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         return assessment
 
     @staticmethod
+    def scoringSettingsOfParameterNode(parameterNode):
+        """The core's ``ScoringSettings`` of the parameter node's choices (its one builder, ``scoring_settings``)."""
+        from CoronaryCalciumLib.scoring.agatston import scoring_settings
+
+        node = parameterNode
+        return scoring_settings(threshold_hu=node.thresholdHU if node.useCustomThreshold else None,
+                                min_area_mm2=node.minAreaMm2, connectivity=node.connectivity,
+                                kvp=None if node.kvp == TubeVoltage.FROM_DICOM else float(node.kvp.value),
+                                calibration_factor=node.calibrationFactor or None, allow_contrast=node.allowContrast)
+
+    def totalSegmentatorSettingsOfParameterNode(self, parameterNode):
+        """The TotalSegmentator region settings of the parameter node (None when the region is a segmentation)."""
+        node = parameterNode
+        if not node.regionSource.uses_totalsegmentator:
+            return None
+        return self.totalSegmentatorSettings(node.regionSource, fast=node.fast, device=node.device,
+                                             marginMm=node.coronaryMarginMm)
+
+    @staticmethod
+    def segmentIdsOfParameterNode(parameterNode) -> List[str]:
+        """The chosen segments of the input segmentation (none chosen: all of them)."""
+        return [segmentId for segmentId in parameterNode.inputSegmentIds.split(",") if segmentId]
+
+    @staticmethod
     def outputsOfParameterNode(parameterNode) -> CoronaryCalciumOutputs:
         """The output nodes recorded in the parameter node (the input segmentation is the region when one is used)."""
         node = parameterNode
@@ -1188,17 +1121,16 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         return CoronaryCalciumOutputs(region, node.calciumSegmentation, node.arteryTable, node.lesionTable,
                                       node.summaryTable, node.featureTable, node.featureChart)
 
-    def classify(self, ct, region, assessment, progress: Optional[Progress] = None,
-                 modelPath: Optional[str] = None) -> None:
+    def classify(self, ct, region, assessment, progress: Optional[Progress] = None, model: str = "shipped") -> None:
         """Radiomics features in the region and the classifier's verdict, stored in ``assessment.classifier``.
 
-        Uses the shipped model, or ``modelPath`` (which must be trusted, see the core's model registry). When the
+        Uses the shipped model, or ``model`` (a path, which must be trusted, see the core's model registry). When the
         classifier cannot run (no model, region too small for texture features, pyradiomics missing) the scores stand
         and the reason is added to the warnings.
         """
         from CoronaryCalciumLib.classifier.step import classifier_step
 
-        classify = classifier_step(modelPath or "shipped", top=10, progress=progress, strict=False)
+        classify = classifier_step(model or "shipped", top=10, progress=progress, strict=False)
         classify(ct, region, assessment)
 
     # --- outputs -------------------------------------------------------------------------------------------------------
@@ -1217,12 +1149,14 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
                                                     else "%s heart region" % name)
             self.writeRegionSegmentation(written.regionSegmentation, region, volumeNode, heart=source == RegionSource.HEART)
         self.writeScoreOutputs(assessment, volumeNode, outputs, written)
-        features = topFeatures(assessment)
+        from CoronaryCalciumLib.reporting.display import feature_units, top_features
+
+        features = top_features(assessment)
         if features:
             written.featureTable = self._node(outputs.featureTable, "vtkMRMLTableNode", "%s CAC top features" % name)
             written.featureChart = self._node(outputs.featureChart, "vtkMRMLPlotChartNode",
                                               "%s CAC feature importance" % name)
-            self.writeFeatureChart(written.featureTable, written.featureChart, features, featureUnits(assessment))
+            self.writeFeatureChart(written.featureTable, written.featureChart, features, feature_units(assessment))
         return written
 
     def writeScoreOutputs(self, assessment, volumeNode, outputs: CoronaryCalciumOutputs,
@@ -1378,13 +1312,13 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
     def writeSummaryTable(self, tableNode, assessment) -> None:
         """Scores, categories, classifier verdict, the settings used and the warnings, as (item, value) rows."""
-        texts = scoreTexts(assessment)
-        verdict, model = classifierTexts(assessment)
-        from CoronaryCalciumLib.reporting.text_summary import review_status
+        from CoronaryCalciumLib.reporting import display
 
+        texts = display.score_texts(assessment, translate=coreText)
+        verdict, model = display.classifier_texts(assessment, translate=coreText)
         items = [("Agatston", texts["agatston"]), ("Volume", texts["volume"]), ("Mass", texts["mass"]),
-                 ("Category", texts["category"]), ("CAC-DRS", texts["cacDrs"]), ("Classifier", verdict),
-                 ("Model", model), ("Review", review_status(assessment))]
+                 ("Category", texts["category"]), ("CAC-DRS", texts["cac_drs"]), ("Classifier", verdict),
+                 ("Model", model), ("Review", display.review_status(assessment))]
         if assessment.reviewed:
             items += [("Edit", "%s (%s, %s)" % (edit.describe(), edit.reader or _("unnamed reader"), edit.time))
                       for edit in assessment.review.edits]
@@ -1458,8 +1392,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         case = Assessment.from_dict(json.loads(node.automaticResult))
         ct = self.ctFromVolumeNode(volumeNode)
         regionNode = self.outputsOfParameterNode(node).regionSegmentation
-        segmentIds = ([segmentId for segmentId in node.inputSegmentIds.split(",") if segmentId]
-                      if node.regionSource == RegionSource.SEGMENTATION else None)
+        segmentIds = self.segmentIdsOfParameterNode(node) if node.regionSource == RegionSource.SEGMENTATION else None
         if regionNode is None:
             raise InputError("the region segmentation of this assessment is not in the scene: assess again")
         labels = slicer.util.arrayFromVolume(node.lesionIds) if node.lesionIds else None
@@ -1572,10 +1505,8 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         return sorted(write_dicom_outputs(folder, assessment, source_files=files).values())
 
     def processFiles(self, inputs: Sequence[str], outputFolder: str, mask: Optional[str] = None,
-                     regionSource: str = "mask", kvp: Optional[float] = None, thresholdHU: Optional[float] = None,
-                     calibrationFactor: Optional[float] = None, minAreaMm2: float = 1.0, connectivity: int = 8,
-                     allowContrast: bool = False, modelPath: Optional[str] = None, force: bool = False,
-                     log: Optional[Log] = None):
+                     regionSource=RegionSource.MASK, scoring=None, model: Optional[str] = "shipped",
+                     force: bool = False, log: Optional[Log] = None):
         """Batch: assess CT files or folders (DICOM trees, NIfTI/NRRD/MHA, or a manifest CSV with image and mask
         columns) and write each case's result.json, lesions.csv, .seg.nrrd files and report under ``outputFolder``,
         plus summary.csv. The core's batch runner does the work: finished cases are skipped (``force`` redoes them),
@@ -1583,24 +1514,19 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
 
         ``regionSource`` "mask" takes each case's mask (manifest column, a NAME_mask file beside the image, or ``mask``
         for a single input); "heart" or "coronary" builds every case's region with TotalSegmentator (in a subprocess of
-        Slicer's Python). Runs in this process, one case at a time (Slicer's Python cannot start worker processes
-        safely); for many cases use the ``coronary-calcium assess`` command line with ``-j``.
+        Slicer's Python). ``scoring``: the core's ``ScoringSettings`` (``scoring_settings``); ``model``: "shipped", a
+        trusted model path, or None. Runs in this process, one case at a time (Slicer's Python cannot start worker
+        processes safely); for many cases use the ``coronary-calcium assess`` command line with ``-j``.
 
         :returns: the core's ``BatchReport`` (``rows``: one summary row per case; ``failed``).
         """
         from CoronaryCalciumLib.batch import BatchOptions, discover, run_batch
         from CoronaryCalciumLib.scoring.agatston import scoring_settings
 
-        settings = scoring_settings(threshold_hu=thresholdHU, min_area_mm2=minAreaMm2, connectivity=connectivity,
-                                    kvp=kvp, calibration_factor=calibrationFactor or None, allow_contrast=allowContrast)
+        source = RegionSource.of(regionSource)
         cases = discover(list(inputs), mask=mask)
-        totalsegSettings = None
-        if regionSource != "mask":
-            from CoronaryCalciumLib.region.totalseg_region import TotalSegRegionSettings
-
-            totalsegSettings = TotalSegRegionSettings(backend=regionSource, in_process=False,
-                                                      python_executable=self.pythonExecutable())
-        options = BatchOptions(settings=settings, totalseg=totalsegSettings, model=modelPath or "shipped", force=force)
+        totalseg = self.totalSegmentatorSettings(source) if source.uses_totalsegmentator else None
+        options = BatchOptions(settings=scoring or scoring_settings(), totalseg=totalseg, model=model, force=force)
         return run_batch(cases, outputFolder, options, workers=1, log=log or logging.info, progress_bar=False)
 
     # --- dependencies --------------------------------------------------------------------------------------------------
@@ -1608,11 +1534,10 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
     @staticmethod
     def missingRequirements(regionSource=RegionSource.HEART, runClassifier: bool = True) -> List[str]:
         """pip requirements (and 'torch', which comes from the PyTorch extension) missing from Slicer's Python."""
-        source = RegionSource(regionSource.value if isinstance(regionSource, RegionSource) else regionSource)
         needed = list(CORE_REQUIREMENTS)
         if runClassifier:
             needed += CLASSIFIER_REQUIREMENTS
-        if source != RegionSource.SEGMENTATION:
+        if RegionSource.of(regionSource).uses_totalsegmentator:
             needed += TOTALSEGMENTATOR_REQUIREMENTS
         return [requirement for importName, requirement in needed if importlib.util.find_spec(importName) is None]
 
@@ -1764,7 +1689,7 @@ class CoronaryCalciumTest(ScriptedLoadableModuleTest):
         from CoronaryCalciumLib.phantom import generate_case, materials, small_config
         from CoronaryCalciumLib.pipeline import assess
         from CoronaryCalciumLib.region.arteries import ARTERIES
-        from CoronaryCalciumLib.scoring.agatston import ScoringSettings
+        from CoronaryCalciumLib.scoring.agatston import ScoringSettings, scoring_settings
 
         case = generate_case(21, small_config(burden="severe", noise_sd_hu=20.0))
         ct = case.ct
@@ -1780,8 +1705,8 @@ class CoronaryCalciumTest(ScriptedLoadableModuleTest):
         self.delayDisplay("Assessing the phantom")
         calibration = materials.CALIBRATION_FACTOR_MG_PER_MM3_HU
         logic = CoronaryCalciumLogic()
-        result = logic.process(volumeNode, regionSource="segmentation", segmentationNode=segmentationNode,
-                               kvp=case.config.kvp, calibrationFactor=calibration, runClassifier=False)
+        result = logic.process(volumeNode, segmentationNode,
+                               scoring=scoring_settings(kvp=case.config.kvp, calibration_factor=calibration), model=None)
 
         # the adapter changes nothing: the core on the phantom's own arrays gives the same scores
         direct = assess(ct, case.coronary_region(exact=True),

@@ -6,8 +6,8 @@ placeholders (collapsible buttons -> group boxes, node selectors -> combo boxes,
 picture shows the real layout, labels, tooltips-free controls and options of the panel, not Slicer's exact look.
 
 With ``--example`` (default) the Results section is filled by the module's own Logic, run against the Slicer stand-ins of
-the test suite on a small synthetic CT with three calcified plaques, through the same text functions the Widget uses
-(``scoreTexts``, ``lesionRows``...). Nothing is made up: the numbers are what the module computes on that input. The
+the test suite on a small synthetic CT with three calcified plaques, through the core's text functions that the Widget
+uses (``reporting.display``: ``score_texts``, ``lesion_rows``...). Nothing is made up: the numbers are what the module computes on that input. The
 classifier runs in the example only when the shipped model (models/) and pyradiomics are installed.
 
     QT_QPA_PLATFORM=offscreen python tools/render_panel.py [--out Resources/Screenshots/panel.png] [--no-example]
@@ -112,9 +112,12 @@ def _run_example(module, slicer_standins):
         mask[box] = 1
         segmentation.GetSegmentation().AddEmptySegment(artery, artery)
         slicer.util.updateSegmentBinaryLabelmapFromArray(mask, segmentation, artery, volume)
+    from CoronaryCalciumLib.scoring.agatston import scoring_settings
+
     logic = module.CoronaryCalciumLogic()
-    assessment = logic.process(volume, regionSource="segmentation", segmentationNode=segmentation, kvp=120.0,
-                               calibrationFactor=EXAMPLE_CALIBRATION, runClassifier=_shipped_model_available())
+    assessment = logic.process(volume, segmentation,
+                               scoring=scoring_settings(kvp=120.0, calibration_factor=EXAMPLE_CALIBRATION),
+                               model="shipped" if _shipped_model_available() else None)
     return module, assessment, logic
 
 
@@ -143,12 +146,14 @@ def fill_results(window, module, assessment, logic) -> None:
             raise SystemExit("the panel has no %s named %s" % (cls.__name__, name))
         return widget
 
-    texts = module.scoreTexts(assessment)
-    verdict, model = module.classifierTexts(assessment)
+    from CoronaryCalciumLib.reporting import display
+
+    texts = display.score_texts(assessment)
+    verdict, model = display.classifier_texts(assessment)
     child(QLabel, "verdictLabel").setText(verdict)
     child(QLabel, "modelLabel").setText(model or "(no shipped classifier installed when this picture was made)")
     for name, key in (("agatstonLabel", "agatston"), ("volumeLabel", "volume"), ("massLabel", "mass"),
-                      ("categoryLabel", "category"), ("cacDrsLabel", "cacDrs")):
+                      ("categoryLabel", "category"), ("cacDrsLabel", "cac_drs")):
         child(QLabel, name).setText(texts[key])
     artery_table = child(QTableWidget, "arteryTableView")
     table_node = logic.outputs.arteryTable
@@ -161,12 +166,12 @@ def fill_results(window, module, assessment, logic) -> None:
             artery_table.setItem(r, c, QTableWidgetItem("-" if text == "nan" else text))
     artery_table.resizeColumnsToContents()
     lesions = child(QTableWidget, "lesionTableWidget")
-    rows = module.lesionRows(assessment)
-    lesions.setColumnCount(len(module.LESION_COLUMNS))
-    lesions.setHorizontalHeaderLabels(list(module.LESION_COLUMNS))
+    rows = display.lesion_rows(assessment)
+    lesions.setColumnCount(len(display.LESION_COLUMNS))
+    lesions.setHorizontalHeaderLabels(list(display.LESION_COLUMNS))
     lesions.setRowCount(len(rows))
     for r, row in enumerate(rows):
-        for c, text in enumerate(module.lesionCells(row)):
+        for c, text in enumerate(display.lesion_cells(row)):
             lesions.setItem(r, c, QTableWidgetItem(text))
     lesions.resizeColumnsToContents()
     lesions.selectRow(0)
@@ -175,7 +180,7 @@ def fill_results(window, module, assessment, logic) -> None:
     child(QProgressBar, "progressBar").setValue(100)
     child(QPushButton, "applyButton").setEnabled(True)
     child(QPushButton, "exportButton").setEnabled(True)
-    features = module.topFeatures(assessment)
+    features = display.top_features(assessment)
     child(QLabel, "featuresLabel").setText("\n".join("%s: %+.3g" % pair for pair in features) or "-")
     child(QPushButton, "showChartButton").setEnabled(bool(features))
     from PySide6.QtWidgets import QCheckBox
@@ -204,7 +209,9 @@ def render(out_path: str, example: bool) -> str:
             combo.addItem(text)
     if example:
         module, assessment, logic = example_assessment()
-        enum_combos = {"regionSourceComboBox": [s.label() for s in module.RegionSource],
+        from CoronaryCalciumLib.region.source import RegionSource
+
+        enum_combos = {"regionSourceComboBox": [source.label() for source in RegionSource],
                        "kvpComboBox": [v.label() for v in module.TubeVoltage],
                        "deviceComboBox": list(module.DEVICES), "connectivityComboBox": ["8", "4"]}
         for name, items in enum_combos.items():

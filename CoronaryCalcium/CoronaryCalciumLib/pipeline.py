@@ -16,7 +16,7 @@ import numpy as np
 
 from .io.ct import CTVolume, count_nonfinite, load_ct
 from .errors import InputError
-from .result import Assessment
+from .result import Assessment, RegionSummary
 from .review.model import ct_sha256
 from .region.mask import LabelSpec, RegionOfInterest, load_region
 from .scoring.agatston import ScoringSettings, score
@@ -45,11 +45,7 @@ def assess(
         case_id=case_id,
         ct=ct.metadata,
         score=calcium,
-        region={
-            "source": region.source,
-            "voxels": region.voxel_count(),
-            "labels": {str(k): v for k, v in sorted(region.names.items())},
-        },
+        region=RegionSummary.of(region),
         ct_volume=ct,
         region_of_interest=region,
         ct_sha256=fingerprint,

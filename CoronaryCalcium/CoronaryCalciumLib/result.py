@@ -10,7 +10,7 @@ JSON schema (``schema_version`` 3), top-level keys:
   total], image_quality {noise_hu, noise_region, noise_voxels, blood_pool_hu, max_noise_hu, reasons, reliable},
   settings {...every setting used, protocol {...}, integrated_mass {...}...}, warnings [...],
   input {source, format, kvp, slice_thickness_mm, slice_increment_mm, manufacturer, ... (patient name/ID only on
-  request)}, region {source, voxels, labels}, classifier (null unless a model ran: see classifier.prediction.Prediction),
+  request)}, region {source, voxels, labels {value: artery}} (``RegionSummary``), classifier (null unless a model ran: see classifier.prediction.Prediction),
   classifier_not_run ({reason} when a classifier was asked for and could not run, else null),
   ct_sha256 (of the CT's voxels and geometry: review refuses another CT), reviewed (bool), review (null until a
   reader edited: {readers, last_edit, edits [{action, lesion, artery, reason, point_lps_mm, reader, time, note}],
@@ -44,6 +44,33 @@ READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass
+class RegionSummary:
+    """The region of interest an assessment used, as the result keeps it: where it came from, its size in voxels and
+    its label values with the artery each stands for (LM, LAD, LCX, RCA, unassigned)."""
+
+    source: str
+    voxels: int
+    labels: Dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, region: Any) -> "RegionSummary":
+        """The summary of a ``region.mask.RegionOfInterest``."""
+        return cls(source=region.source, voxels=region.voxel_count(), labels=dict(region.names))
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"source": self.source, "voxels": self.voxels,
+                "labels": {str(value): name for value, name in sorted(self.labels.items())}}
+
+    @classmethod
+    def from_dict(cls, data: Optional[Dict[str, Any]]) -> Optional["RegionSummary"]:
+        """The summary of a result's ``region`` key; None when the result has none (an empty object)."""
+        if not data:
+            return None
+        return cls(source=str(data["source"]), voxels=int(data["voxels"]),
+                   labels={int(value): str(name) for value, name in dict(data.get("labels") or {}).items()})
+
+
+@dataclass
 class Assessment:
     """A scored case: the CT it came from, the region used, the calcium score and (optionally) the classifier output:
     ``classifier`` when a model ran, ``classifier_not_run`` (why) when one was asked for and did not."""
@@ -51,7 +78,7 @@ class Assessment:
     case_id: str
     ct: CTMetadata
     score: CalciumScore
-    region: Dict[str, Any] = field(default_factory=dict)
+    region: Optional[RegionSummary] = None
     classifier: Optional[Prediction] = None
     classifier_not_run: Optional[ClassifierNotRun] = None
     features: Optional[Dict[str, float]] = None
@@ -95,7 +122,7 @@ class Assessment:
         data.update(self.score.to_dict())
         data["warnings"] = self.warnings
         data["input"] = self.ct.to_dict(include_phi=include_phi)
-        data["region"] = dict(self.region)
+        data["region"] = self.region.to_dict() if self.region is not None else {}
         data["classifier"] = _plain(self.classifier)
         data["classifier_not_run"] = _plain(self.classifier_not_run)
         data["ct_sha256"] = self.ct_sha256
@@ -125,7 +152,8 @@ class Assessment:
                 review = Review(automatic=automatic, edits=[Edit.from_dict(e) for e in data["review"]["edits"]],
                                 ct_sha256=data.get("ct_sha256"))
             return cls(case_id=str(data["case_id"]), ct=CTMetadata(**_known(CTMetadata, data.get("input") or {})),
-                       score=calcium, region=dict(data.get("region") or {}), classifier=Prediction.from_dict(data.get("classifier")),
+                       score=calcium, region=RegionSummary.from_dict(data.get("region")),
+                       classifier=Prediction.from_dict(data.get("classifier")),
                        classifier_not_run=ClassifierNotRun.from_dict(data), ct_sha256=data.get("ct_sha256"), review=review)
         except (KeyError, TypeError, ValueError) as error:
             raise InputError("result file is incomplete or damaged: %s %s" % (type(error).__name__, error))

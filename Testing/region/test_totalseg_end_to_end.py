@@ -197,7 +197,7 @@ def test_subprocess_runner_streams_progress_and_matches_in_process(weights, tmp_
         messages.append(message)
 
     region = totalseg_region.region_from_totalsegmentator(
-        ct, backend="heart", fast=False, device="cpu", runner="subprocess", python_executable=sys.executable,
+        ct, backend="heart", fast=False, device="cpu", in_process=False, python_executable=sys.executable,
         home_dir=_home(tmp_path), weights_dir=folder, progress=progress, log=lines.append)
 
     assert any(line.startswith("Generating rough segmentation") for line in lines)

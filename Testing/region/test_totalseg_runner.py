@@ -205,8 +205,6 @@ def test_region_options_are_checked():
     from support.synthetic import as_ct, blank_ct
 
     ct = as_ct(*blank_ct(), spacing=(0.5, 0.5, 3.0))
-    with pytest.raises(RegionError, match="runner must be"):
-        totalseg_region.region_from_totalsegmentator(ct, runner="thread")
     with pytest.raises(TypeError, match="unknown TotalSegmentator region options: colour"):
         totalseg_region.region_from_totalsegmentator(ct, colour="red")
 

@@ -67,7 +67,7 @@ def test_export_writes_seg_sr_and_pdf_that_reference_the_slicer_volumes_dicom_im
     logic = module.CoronaryCalciumLogic()
     with pytest.raises(ValueError):
         logic.exportDicom(str(tmp_path / "nothing"), volume)
-    logic.process(volume, "segmentation", segmentation, runClassifier=False)
+    logic.process(volume, segmentation, model=None)
     research = logic.exportResults(str(tmp_path / "out"))
     written = logic.exportDicom(str(tmp_path / "out" / "dicom"), volume)
     assert sorted(os.path.basename(p) for p in written) == ["report-pdf.dcm", "report.pdf", "seg.dcm", "sr.dcm"]
@@ -86,7 +86,7 @@ def test_export_writes_seg_sr_and_pdf_that_reference_the_slicer_volumes_dicom_im
 def test_a_volume_not_loaded_from_dicom_is_refused_by_the_dicom_export(module, qrm_in_slicer, tmp_path):
     volume, segmentation = qrm_in_slicer
     logic = module.CoronaryCalciumLogic()
-    logic.process(volume, "segmentation", segmentation, runClassifier=False)
+    logic.process(volume, segmentation, model=None)
     volume.SetAttribute("DICOM.instanceUIDs", "")
     with pytest.raises(ValueError, match="not loaded from Slicer's DICOM database"):
         logic.exportDicom(str(tmp_path / "dicom"), volume)

@@ -18,6 +18,7 @@ import time
 import numpy as np
 import pytest
 
+from CoronaryCalciumLib.reporting import display
 from support import slicer_standins
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -133,7 +134,7 @@ def test_lesion_rows_give_the_ras_position_slicer_shows(module, scene):
 
     volume, segmentation, _array = _case(module, angle=30.0)
     logic = module.CoronaryCalciumLogic()
-    assessment = logic.process(volume, "segmentation", segmentation, runClassifier=False)
+    assessment = logic.process(volume, segmentation, model=None)
     import vtk
 
     node_matrix = vtk.vtkMatrix4x4()
@@ -163,8 +164,10 @@ def test_process_scores_as_the_core_and_writes_the_nodes(module, scene):
     volume, segmentation, array = _case(module)
     logic = module.CoronaryCalciumLogic()
     progress = []
-    assessment = logic.process(volume, "segmentation", segmentation, runClassifier=False, kvp=120.0,
-                               calibrationFactor=0.0008, progress=lambda f, m: progress.append(f))
+    from CoronaryCalciumLib.scoring.agatston import scoring_settings
+
+    assessment = logic.process(volume, segmentation, scoring=scoring_settings(kvp=120.0, calibration_factor=0.0008),
+                               model=None, progress=lambda f, m: progress.append(f))
     matrix = _ras_matrix((0.6, 0.6, 3.0), (20.0, -35.0, 110.0))
     from CoronaryCalciumLib.scoring.agatston import ScoringSettings
 
@@ -216,7 +219,7 @@ def test_segment_names_choose_the_artery(module, scene):
     """Long artery names map to LAD/LCX/RCA; a segment that names no artery is scored as unassigned calcium."""
     volume, segmentation, _array = _case(module, names={"LAD": "Left anterior descending artery", "LCX": "Circumflex",
                                                         "RCA": "heart"})
-    assessment = module.CoronaryCalciumLogic().process(volume, "segmentation", segmentation, runClassifier=False)
+    assessment = module.CoronaryCalciumLogic().process(volume, segmentation, model=None)
     arteries = sorted(lesion.artery for lesion in assessment.score.lesions)
     assert arteries == ["LAD", "LCX", "unassigned"]
     assert assessment.score.per_artery["unassigned"].agatston > 0
@@ -224,8 +227,8 @@ def test_segment_names_choose_the_artery(module, scene):
 
 def test_only_the_selected_segments_are_the_region(module, scene):
     volume, segmentation, _array = _case(module)
-    assessment = module.CoronaryCalciumLogic().process(volume, "segmentation", segmentation,
-                                                       segmentIds=["seg_LAD", "seg_RCA"], runClassifier=False)
+    assessment = module.CoronaryCalciumLogic().process(volume, segmentation, segmentIds=["seg_LAD", "seg_RCA"],
+                                                       model=None)
     assert sorted(lesion.artery for lesion in assessment.score.lesions) == ["LAD", "RCA"]
 
 
@@ -267,8 +270,7 @@ def test_a_cancel_raised_by_the_progress_callback_stops_before_any_output(module
             raise module.AssessmentCancelled()
 
     with pytest.raises(module.AssessmentCancelled):
-        module.CoronaryCalciumLogic().process(volume, "segmentation", segmentation, runClassifier=False,
-                                              progress=progress)
+        module.CoronaryCalciumLogic().process(volume, segmentation, model=None, progress=progress)
     assert scene.GetNumberOfNodesByClass("vtkMRMLTableNode") == 0
     assert scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode") == 1  # only the input
     assert scene.GetNumberOfNodesByClass("vtkMRMLLabelMapVolumeNode") == 0  # temporary export node removed
@@ -285,26 +287,31 @@ def test_bad_inputs_raise_the_cores_one_line_errors(module, scene):
     logic = module.CoronaryCalciumLogic()
     volume, segmentation, array = _case(module)
     with pytest.raises(InputError):
-        logic.process(None, "segmentation", segmentation)
+        logic.process(None, segmentation)
     empty = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "empty")
     with pytest.raises(RegionError, match="no segments"):
-        logic.process(volume, "segmentation", empty)
+        logic.process(volume, empty)
     blank = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "blank")
     blank.GetSegmentation().AddEmptySegment("s", "LAD")
     blank.GetSegmentation().GetSegment("s").labelmap = np.zeros(array.shape, dtype=np.uint8)
     with pytest.raises(RegionError, match="empty"):
-        logic.process(volume, "segmentation", blank)
+        logic.process(volume, blank)
+    node = logic.getParameterNode()
+    node.inputVolume = volume
+    node.regionSource = module.RegionSource.SEGMENTATION
+    with pytest.raises(RegionError, match="needs a segmentation"):
+        logic.processParameterNode(node)
     with pytest.raises(RegionError):
-        logic.process(volume, "segmentation", None)
-    with pytest.raises(RegionError):
-        logic.process(volume, "segmentation", segmentation, segmentIds=["no_such_segment"])
+        logic.process(volume, segmentation, segmentIds=["no_such_segment"])
 
     enhanced = array.copy()
     enhanced[enhanced == 40] = 300  # blood and soft tissue above 130 HU: a contrast CT
     contrast = slicer.util.addVolumeFromArray(enhanced, _ras_matrix((0.6, 0.6, 3.0), (0, 0, 0)), "CTA")
     with pytest.raises(ContrastError):
-        logic.process(contrast, "segmentation", segmentation, runClassifier=False)
-    forced = logic.process(contrast, "segmentation", segmentation, runClassifier=False, allowContrast=True)
+        logic.process(contrast, segmentation, model=None)
+    from CoronaryCalciumLib.scoring.agatston import scoring_settings
+
+    forced = logic.process(contrast, segmentation, scoring=scoring_settings(allow_contrast=True), model=None)
     assert any("CONTRAST" in warning for warning in forced.warnings)
     assert logic.isUserError(RegionError("x")) and not logic.isUserError(ValueError("x"))
 
@@ -317,13 +324,13 @@ def test_classifier_that_cannot_run_leaves_the_scores_and_says_why(module, scene
     """No usable model: the scores stand, the verdict says the classifier did not run, and why."""
     monkeypatch.setenv("CORONARY_CALCIUM_MODELS", str(tmp_path))  # an empty models folder: no shipped model
     volume, segmentation, _array = _case(module)
-    assessment = module.CoronaryCalciumLogic().process(volume, "segmentation", segmentation, runClassifier=True)
+    assessment = module.CoronaryCalciumLogic().process(volume, segmentation)
     assert assessment.classifier is None and assessment.score.agatston > 0
     reason = assessment.classifier_not_run.reason
     assert "model" in reason and "classifier not run: " + reason in assessment.warnings
-    verdict, detail = module.classifierTexts(assessment)
+    verdict, detail = display.classifier_texts(assessment)
     assert verdict == "Classifier not run." and reason in detail
-    assert module.topFeatures(assessment) == []
+    assert display.top_features(assessment) == []
 
 
 @pytest.fixture(scope="module")
@@ -355,14 +362,14 @@ def test_classifier_verdict_and_feature_chart(module, scene, trained_model, monk
     slicer.util.updateSegmentBinaryLabelmapFromArray((region.labels > 0).astype(np.uint8), segmentation, "lad", volume)
 
     logic = module.CoronaryCalciumLogic()
-    assessment = logic.process(volume, "segmentation", segmentation, runClassifier=True, modelPath=model_dir)
+    assessment = logic.process(volume, segmentation, model=model_dir)
     prediction = assessment.classifier
     assert prediction is not None, assessment.warnings
     assert prediction.label in ("zero", "non-zero") and 0.0 <= prediction.probability <= 1.0
-    verdict, detail = module.classifierTexts(assessment)
+    verdict, detail = display.classifier_texts(assessment)
     assert "%.2f" % prediction.probability in verdict and prediction.model_name in detail
     assert "synthetic" in detail  # trained with --synthetic: the panel says it is not clinically validated
-    features = module.topFeatures(assessment)
+    features = display.top_features(assessment)
     assert 0 < len(features) <= 10
     assert [value for _name, value in features] == [c.contribution for c in prediction.top_contributions[:10]]
     table, chart = logic.outputs.featureTable, logic.outputs.featureChart
@@ -377,10 +384,10 @@ def test_classifier_verdict_and_feature_chart(module, scene, trained_model, monk
     from CoronaryCalciumLib.result import Assessment
 
     reopened = Assessment.from_dict(json.loads(assessment.to_json()))
-    assert module.classifierTexts(reopened) == (verdict, detail)
-    assert [name for name, _value in module.topFeatures(reopened)] == [name for name, _value in features]
-    assert [value for _name, value in module.topFeatures(reopened)] == pytest.approx([v for _n, v in features])
-    assert module.featureUnits(reopened) == prediction.contribution_units
+    assert display.classifier_texts(reopened) == (verdict, detail)
+    assert [name for name, _value in display.top_features(reopened)] == [name for name, _value in features]
+    assert [value for _name, value in display.top_features(reopened)] == pytest.approx([v for _n, v in features])
+    assert display.feature_units(reopened) == prediction.contribution_units
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -436,7 +443,9 @@ def test_totalsegmentator_log_streams_while_it_runs_and_cancel_stops_it(module, 
 
     started = time.monotonic()
     with pytest.raises(module.AssessmentCancelled):
-        module.CoronaryCalciumLogic().process(volume, "heart", device="cpu", runClassifier=False, log=log)
+        logic = module.CoronaryCalciumLogic()
+        logic.process(volume, totalSegmentator=logic.totalSegmentatorSettings("heart", device="cpu"), model=None,
+                      log=log)
     elapsed = time.monotonic() - started
     assert [line for _t, line in arrivals] == ["TotalSegmentator step %d" % i for i in (1, 2, 3)]
     assert arrivals[2][0] - arrivals[0][0] > 0.4, "lines arrived together: the log is not streamed"
@@ -539,7 +548,7 @@ def test_export_writes_the_cores_case_files(module, scene, tmp_path):
     logic = module.CoronaryCalciumLogic()
     with pytest.raises(ValueError):
         logic.exportResults(str(tmp_path / "nothing"))
-    logic.process(volume, "segmentation", segmentation, runClassifier=False)
+    logic.process(volume, segmentation, model=None)
     written = logic.exportResults(str(tmp_path / "out"))
     names = sorted(os.path.basename(path) for path in written)
     assert names == ["calcium.seg.nrrd", "lesion_ids.nrrd", "lesions.csv", "region.seg.nrrd", "report.html",
@@ -600,6 +609,6 @@ def test_the_lesion_table_lists_lesions_left_out_as_not_coronary_and_the_categor
     shown = [row["artery"] for row in rows]
     assert shown[:len(result.lesions)] == [l.artery for l in sorted(result.lesions, key=lambda l: -l.agatston)]
     assert {"not counted: air_rim", "not counted: soft_tissue_noise", "not counted: aortic_wall"} <= set(shown)
-    assert "UNRELIABLE" not in module.scoreTexts(assessment)["category"]
+    assert "UNRELIABLE" not in display.score_texts(assessment)["category"]
     result.image_quality.reasons.append("image noise 45 HU in the blood pool is above 30 HU")
-    assert "UNRELIABLE" in module.scoreTexts(assessment)["category"]
+    assert "UNRELIABLE" in display.score_texts(assessment)["category"]

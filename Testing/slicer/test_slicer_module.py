@@ -11,6 +11,7 @@ import ast
 import enum
 import os
 import re
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -247,16 +248,32 @@ def test_logic_delegates_to_the_core():
         assert scoring_word not in source, "the module computes scores itself (%s); the core must" % scoring_word
 
 
+# core modules the module file may import at start-up: they need nothing beyond Python's standard library
+START_UP_CORE = {"CoronaryCalciumLib.region.source"}
+
+
 def test_core_is_imported_lazily():
     """Slicer imports the module file at start-up, before any dependency is installed: the core (and what it needs
-    beyond Slicer's numpy) must be imported inside functions, never at module level."""
+    beyond Slicer's numpy) must be imported inside functions, never at module level, except the dependency-free
+    modules of START_UP_CORE."""
     tree = ast.parse(_source())
     top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     modules = [a.name for n in top_level if isinstance(n, ast.Import) for a in n.names]
     modules += [n.module or "" for n in top_level if isinstance(n, ast.ImportFrom)]
-    assert not [m for m in modules if m.startswith("CoronaryCalciumLib")], modules
+    assert not [m for m in modules if m.startswith("CoronaryCalciumLib") and m not in START_UP_CORE], modules
+    modules = [m for m in modules if m not in START_UP_CORE]
     assert set(m.split(".")[0] for m in modules) <= {"__future__", "enum", "importlib", "logging", "os", "dataclasses",
                                                       "typing", "numpy", "vtk", "slicer"}, modules
+
+
+@pytest.mark.parametrize("name", sorted(START_UP_CORE))
+def test_core_modules_imported_at_start_up_need_only_the_standard_library(name):
+    path = os.path.join(MODULE_DIR, *name.split(".")) + ".py"
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level]
+    assert {m.split(".")[0] for m in imported} <= set(sys.stdlib_module_names) | {"__future__"}, imported
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level], "imports other core modules"
 
 
 @pytest.mark.parametrize("path", ["Resources/CoronaryCalcium.png", "CoronaryCalcium/Resources/Icons/CoronaryCalcium.png"])

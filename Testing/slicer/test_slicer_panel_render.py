@@ -51,9 +51,11 @@ def test_panel_renders_with_the_logics_results(tmp_path):
 
 def test_example_numbers_come_from_the_logic():
     """The screenshot's numbers are the module's own output on the synthetic CT, not typed in."""
+    from CoronaryCalciumLib.reporting import display
+
     module, assessment, logic = render_panel.example_assessment()
-    texts = module.scoreTexts(assessment)
+    texts = display.score_texts(assessment)
     assert float(texts["agatston"]) == pytest.approx(assessment.score.agatston, abs=0.05)
     assert assessment.score.mass_mg is not None and texts["mass"].endswith("mg")
-    assert len(module.lesionRows(assessment)) == 3
+    assert len(display.lesion_rows(assessment)) == 3
     assert assessment.score.category.cac_drs == "CAC-DRS A2/N3"

@@ -46,7 +46,7 @@ def test_the_clis_seg_nrrd_is_read_by_slicers_storage_node_with_names_colours_te
 
     # the module, on the same CT, writes the same voxels under the same names and colours
     logic = module.CoronaryCalciumLogic()
-    logic.process(severe.ct, regionSource="segmentation", segmentationNode=severe.segmentation, runClassifier=False)
+    logic.process(severe.ct, severe.segmentation, model=None)
     ours = logic.outputs.calciumSegmentation.GetSegmentation()
     for index in range(segments.GetNumberOfSegments()):
         segment = segments.GetNthSegment(index)
@@ -64,8 +64,7 @@ def test_the_clis_seg_nrrd_is_read_by_slicers_storage_node_with_names_colours_te
 
 def test_the_modules_exported_files_give_the_cli_the_same_score(module, scene, severe, tmp_path):
     logic = module.CoronaryCalciumLogic()
-    result = logic.process(severe.ct, regionSource="segmentation", segmentationNode=severe.segmentation,
-                           runClassifier=False)
+    result = logic.process(severe.ct, severe.segmentation, model=None)
     written = logic.exportResults(str(tmp_path / "export"))
     region = [path for path in written if path.endswith("region.seg.nrrd")][0]
     folder = _assess_cli(severe.image, region, str(tmp_path / "again"))
@@ -81,7 +80,7 @@ def test_the_console_batch_writes_files_and_leaves_the_scene_untouched(module, s
     before = slicer_real.node_counts(scene)
     report = module.CoronaryCalciumLogic().processFiles([os.path.join(folder, "image.nii.gz")], str(tmp_path / "b"),
                                                         mask=os.path.join(folder, "coronary_exact.nii.gz"),
-                                                        modelPath="none")
+                                                        model=None)
     assert not report.failed and len(report.rows) == 1
     assert os.path.exists(str(tmp_path / "b" / "summary.csv"))
     assert slicer_real.node_counts(scene) == before

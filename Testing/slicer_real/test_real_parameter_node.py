@@ -60,3 +60,18 @@ def test_enums_and_node_references_survive_a_scene_save_and_reload(module, scene
     assert reloaded.inputVolume is not None and reloaded.inputVolume.GetName() == volumeName
     assert reloaded.inputSegmentation is not None and reloaded.inputSegmentation.GetName() == segmentationName
     assert os.path.exists(path)
+
+
+@pytest.mark.parametrize("stored, value", [("CORONARY", "coronary"), ("HEART", "heart"), ("SEGMENTATION", "mask")])
+def test_the_region_source_is_stored_as_in_scenes_saved_before_and_is_the_cores_enum(module, scene, stored, value):
+    """The region choice is the core's RegionSource (the command line's values); the text the parameter node keeps
+    is the member name scenes have always stored, so they load unchanged."""
+    from CoronaryCalciumLib.region.source import RegionSource
+
+    node = module.CoronaryCalciumLogic().getParameterNode()
+    raw = node.parameterNode
+    raw.SetParameter("regionSource", stored)  # as a scene saved before holds it
+    assert node.regionSource is RegionSource(value) and module.RegionSource is RegionSource
+    node.regionSource = RegionSource.HEART
+    node.regionSource = RegionSource(value)
+    assert raw.GetParameter("regionSource") == stored

@@ -33,8 +33,7 @@ def _ras_to_ijk(volume, ras):
 def test_process_on_slicers_volume_reader_gives_the_cores_numbers_per_artery(module, burden, request):
     case = request.getfixturevalue(burden)
     logic = module.CoronaryCalciumLogic()
-    result = logic.process(case.ct, regionSource="segmentation", segmentationNode=case.segmentation,
-                           runClassifier=False)
+    result = logic.process(case.ct, case.segmentation, model=None)
     direct = _core(case)
 
     assert result.score.agatston == pytest.approx(direct.score.agatston, abs=1e-6)
@@ -74,8 +73,7 @@ def test_the_calcium_segments_hold_exactly_the_scored_voxels_in_artery_colours(m
     from CoronaryCalciumLib.region.arteries import ARTERIES_AND_UNASSIGNED
 
     logic = module.CoronaryCalciumLogic()
-    result = logic.process(severe.ct, regionSource="segmentation", segmentationNode=severe.segmentation,
-                           runClassifier=False)
+    result = logic.process(severe.ct, severe.segmentation, model=None)
     values = {artery: index for index, artery in enumerate(ARTERIES_AND_UNASSIGNED, start=1)}
     labels = result.score.artery_label_volume(values)
     calcium = logic.outputs.calciumSegmentation
@@ -91,7 +89,7 @@ def test_the_calcium_segments_hold_exactly_the_scored_voxels_in_artery_colours(m
 
 def test_output_segments_are_not_renamed_or_recoloured_by_slicer(module, severe):
     logic = module.CoronaryCalciumLogic()
-    logic.process(severe.ct, regionSource="segmentation", segmentationNode=severe.segmentation, runClassifier=False)
+    logic.process(severe.ct, severe.segmentation, model=None)
     segments = logic.outputs.calciumSegmentation.GetSegmentation()
     assert segments.GetNumberOfSegments() > 0
     for index in range(segments.GetNumberOfSegments()):
@@ -107,8 +105,7 @@ def test_label_segments_of_a_plain_labelmap_are_read_with_the_clis_artery_number
     names = [case.segmentation.GetSegmentation().GetNthSegment(i).GetName()
              for i in range(case.segmentation.GetSegmentation().GetNumberOfSegments())]
     assert names == ["Label_1", "Label_2", "Label_3", "Label_4"]
-    result = module.CoronaryCalciumLogic().process(case.ct, regionSource="segmentation",
-                                                   segmentationNode=case.segmentation, runClassifier=False)
+    result = module.CoronaryCalciumLogic().process(case.ct, case.segmentation, model=None)
     direct = _core(case)
     for artery, entry in direct.score.per_artery.items():
         assert result.score.per_artery[artery].agatston == pytest.approx(entry.agatston, abs=1e-6), artery
@@ -140,7 +137,7 @@ def test_bad_input_is_a_one_line_error_and_adds_nothing(module, scene, severe):
     logic = module.CoronaryCalciumLogic()
     for kwargs in ({"segmentationNode": empty}, {"segmentationNode": severe.segmentation, "segmentIds": ["nope"]}):
         with pytest.raises(CoronaryCalciumError) as error:
-            logic.process(severe.ct, regionSource="segmentation", runClassifier=False, **kwargs)
+            logic.process(severe.ct, model=None, **kwargs)
         assert "\n" not in str(error.value) and str(error.value)
         assert logic.isUserError(error.value)
     assert slicer_real.node_counts(scene) == before
@@ -167,8 +164,7 @@ def test_a_coarser_segmentation_is_resampled_by_slicer_to_the_clis_numbers(modul
     sitk.WriteImage(coarse, path)
     ct = slicer_real.read_volume(os.path.join(folder, "image.nii.gz"))
     segmentation = slicer_real.segmentation_from_labelmap_file(path, "coarse")
-    result = module.CoronaryCalciumLogic().process(ct, regionSource="segmentation", segmentationNode=segmentation,
-                                                   runClassifier=False)
+    result = module.CoronaryCalciumLogic().process(ct, segmentation, model=None)
     from CoronaryCalciumLib.pipeline import assess_case
 
     direct = assess_case(os.path.join(folder, "image.nii.gz"), path)

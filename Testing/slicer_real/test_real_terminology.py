@@ -29,7 +29,7 @@ def test_every_segment_the_module_writes_resolves_in_slicers_terminologies(modul
     entries.append(module.regionTerminology("", heart=True))
     assert [entry for entry in entries if not slicer_real.resolves(entry)] == []
 
-    logic.process(severe.ct, regionSource="segmentation", segmentationNode=severe.segmentation, runClassifier=False)
+    logic.process(severe.ct, severe.segmentation, model=None)
     segments = logic.outputs.calciumSegmentation.GetSegmentation()
     tags = [segments.GetNthSegment(index).GetTerminology() for index in range(segments.GetNumberOfSegments())]
     assert tags and all(slicer_real.resolves(tag) for tag in tags)

@@ -91,7 +91,7 @@ def test_the_logic_scores_lung1_from_an_existing_totalsegmentator_segmentation_a
 
     warnings = " ".join(result.warnings)
     assert "TotalSegmentator was not run" in warnings and "Heart" in warnings
-    assert result.region["source"].startswith("heart shell from existing TotalSegmentator masks")
+    assert result.region.source.startswith("heart shell from existing TotalSegmentator masks")
     region = node.regionSegmentation  # the heart shell written into the scene, as when TotalSegmentator runs
     assert region is not None and region is not segmentation
     assert segmentation.GetSegmentation().GetNumberOfSegments() == 3  # the input is left as it was
@@ -112,7 +112,7 @@ def test_a_segmentation_without_a_heart_is_a_one_line_error_naming_its_segments(
     before = slicer_real.node_counts(scene)
     logic = module.CoronaryCalciumLogic()
     with pytest.raises(RegionError) as error:
-        logic.process(volume, regionSource="heart", totalSegmentatorSegmentation=segmentation, runClassifier=False)
+        logic.process(volume, totalSegmentatorSegmentation=segmentation, model=None)
     message = str(error.value)
     assert "\n" not in message
     assert message.startswith("segmentation 'Other' has no heart") and "found: Aorta" in message

@@ -28,20 +28,17 @@ def _assess_moved(module, scene, case):
     case.ct.SetAndObserveTransformNodeID(node.GetID())
     case.segmentation.SetAndObserveTransformNodeID(node.GetID())
     logic = module.CoronaryCalciumLogic()
-    return logic, logic.process(case.ct, regionSource="segmentation", segmentationNode=case.segmentation,
-                                runClassifier=False)
+    return logic, logic.process(case.ct, case.segmentation, model=None)
 
 
 def test_score_is_unchanged_when_ct_and_segmentation_move_together(module, scene, severe):
     logic = module.CoronaryCalciumLogic()
-    plain = logic.process(severe.ct, regionSource="segmentation", segmentationNode=severe.segmentation,
-                          runClassifier=False)
+    plain = logic.process(severe.ct, severe.segmentation, model=None)
     plainRows = [tuple(row["ras"]) for row in module.lesionRows(plain)]
     node, transform = _rigid(scene)
     severe.ct.SetAndObserveTransformNodeID(node.GetID())
     severe.segmentation.SetAndObserveTransformNodeID(node.GetID())
-    moved = logic.process(severe.ct, regionSource="segmentation", segmentationNode=severe.segmentation,
-                          runClassifier=False)
+    moved = logic.process(severe.ct, severe.segmentation, model=None)
     assert _scores(moved) == _scores(plain)
 
     # the lesion table holds world positions: the untransformed ones moved by the rigid transform
@@ -97,15 +94,13 @@ def test_a_hardened_segmentation_outside_the_cts_transform_is_resampled_by_slice
     import slicer
 
     logic = module.CoronaryCalciumLogic()
-    plain = _scores(logic.process(severe.ct, regionSource="segmentation", segmentationNode=severe.segmentation,
-                                  runClassifier=False))
+    plain = _scores(logic.process(severe.ct, severe.segmentation, model=None))
     node, _transform = _rigid(scene, angle_deg=0.0, shift=(12.0, -8.0, 6.0))  # whole-voxel free shift: exact
     severe.ct.SetAndObserveTransformNodeID(node.GetID())
     severe.segmentation.SetAndObserveTransformNodeID(node.GetID())
     slicer.vtkSlicerTransformLogic().hardenTransform(severe.segmentation)
     assert severe.segmentation.GetParentTransformNode() is None
-    moved = _scores(logic.process(severe.ct, regionSource="segmentation", segmentationNode=severe.segmentation,
-                                  runClassifier=False))
+    moved = _scores(logic.process(severe.ct, severe.segmentation, model=None))
     assert moved == plain
 
 
@@ -123,7 +118,7 @@ def test_the_totalsegmentator_region_output_goes_under_the_cts_transform(module,
     node, _transform = _rigid(scene)
     severe.ct.SetAndObserveTransformNodeID(node.GetID())
     logic = module.CoronaryCalciumLogic()
-    logic.process(severe.ct, regionSource="coronary", runClassifier=False)
+    logic.process(severe.ct, totalSegmentator=logic.totalSegmentatorSettings("coronary"), model=None)
     output = logic.outputs.regionSegmentation
     assert output.GetTransformNodeID() == severe.ct.GetTransformNodeID()
     segments = output.GetSegmentation()

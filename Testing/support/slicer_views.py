@@ -153,7 +153,7 @@ PHANTOM_SEED, PHANTOM_BURDEN = 21, "severe"
 
 def assessedPhantom(folder: str, seed: int = PHANTOM_SEED, burden: str = PHANTOM_BURDEN):
     """A phantom written to ``folder``, its CT read by Slicer's volume reader, its coronary mask imported as a plain
-    labelmap, and the module's Logic run on them (``runClassifier=False``) in the real scene.
+    labelmap, and the module's Logic run on them (no classifier) in the real scene.
 
     :returns: a namespace with ``module``, ``case`` (``ct``, ``segmentation``), ``logic`` (its ``outputs`` are the nodes
       to render) and ``assessment``.
@@ -169,8 +169,7 @@ def assessedPhantom(folder: str, seed: int = PHANTOM_SEED, burden: str = PHANTOM
     write_case(generate_case(seed, small_config(burden=burden, noise_sd_hu=20.0)), folder)
     case = slicer_real.types_case(folder)
     logic = module.CoronaryCalciumLogic()
-    assessment = logic.process(case.ct, regionSource="segmentation", segmentationNode=case.segmentation,
-                               runClassifier=False)
+    assessment = logic.process(case.ct, case.segmentation, model=None)
     return types.SimpleNamespace(module=module, case=case, logic=logic, assessment=assessment)
 
 

@@ -8,6 +8,7 @@ import os
 from typing import Optional
 
 from ..errors import InputError
+from ..region.source import CLI_CHOICES, RegionSource
 from ..scoring.agatston import ScoringSettings, scoring_settings
 from ..scoring.integrated_mass import ESTIMATORS, IntegratedMassSettings
 
@@ -46,7 +47,7 @@ def add_scoring_options(parser: argparse.ArgumentParser) -> None:
                       help="Gaussian sigma of the local background (default %(default)s mm)")
 
 
-REGION_CHOICES = ("mask", "heart", "coronary")
+REGION_CHOICES = CLI_CHOICES  # the values of region.source.RegionSource: mask, heart, coronary
 
 
 def add_region_options(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +75,8 @@ def add_region_options(parser: argparse.ArgumentParser) -> None:
 def totalseg_settings_from_args(args: argparse.Namespace):
     """TotalSegmentator region settings for --region heart|coronary, None for --region mask."""
     existing = getattr(args, "totalseg_output", None)
-    if args.region == "mask":
+    source = RegionSource(args.region)
+    if not source.uses_totalsegmentator:
         if existing:
             raise InputError("--totalseg-output needs --region heart or --region coronary")
         return None
@@ -82,7 +84,7 @@ def totalseg_settings_from_args(args: argparse.Namespace):
     from ..region.totalseg_runner import TotalSegSettings
 
     return TotalSegRegionSettings(
-        backend=args.region, margin_mm=args.coronary_margin, existing_output=existing,
+        backend=source.value, margin_mm=args.coronary_margin, existing_output=existing,
         totalseg=TotalSegSettings(device=args.device, fast=args.fast, license_number=args.totalseg_license,
                                   home_dir=args.totalseg_home, weights_dir=args.totalseg_weights),
     )

@@ -4,6 +4,7 @@ from .._lazy import lazy_api
 
 _API = {
     "RegionOfInterest": ".mask",
+    "RegionSource": ".source",
     "ARTERIES": ".mask",
     "UNASSIGNED": ".mask",
     "artery_for_name": ".mask",

@@ -628,19 +628,17 @@ def _finish(ct: CTVolume, settings: TotalSegRegionSettings, mask: np.ndarray, he
 
 
 def region_from_totalsegmentator(ct: CTVolume, backend: str = "heart", fast: Optional[bool] = None,
-                                 device: str = "auto", margin_mm: float = 2.0, runner: str = "inprocess",
+                                 device: str = "auto", margin_mm: float = 2.0, in_process: bool = True,
                                  python_executable: Optional[str] = None, license_number: Optional[str] = None,
                                  progress: Optional[Progress] = None, log: Optional[LogSink] = None,
                                  **options) -> RegionOfInterest:
     """Region of interest from TotalSegmentator in one call (the doors' entry point).
 
-    ``runner``: "inprocess" or "subprocess" (Slicer: the GUI keeps running; ``log`` gets every line and may raise to
-    stop the run). ``fast``: None uses TotalSegmentator's fast (3 mm) model on the CPU where the task has one; True or
+    ``in_process``: run TotalSegmentator in this process, or (False) in a subprocess of ``python_executable`` (Slicer:
+    the GUI keeps running; ``log`` gets every line and may raise to stop the run). ``fast``: None uses TotalSegmentator's fast (3 mm) model on the CPU where the task has one; True or
     False forces it on or off. Other keyword ``options`` are fields of ``TotalSegRegionSettings`` or
     ``TotalSegSettings``.
     """
-    if runner not in ("inprocess", "subprocess"):
-        raise RegionError("runner must be 'inprocess' or 'subprocess' (got '%s')" % runner)
     ts_fields = set(TotalSegSettings.__dataclass_fields__)
     ts_options = {k: v for k, v in options.items() if k in ts_fields}
     region_options = {k: v for k, v in options.items() if k not in ts_fields}
@@ -649,7 +647,7 @@ def region_from_totalsegmentator(ct: CTVolume, backend: str = "heart", fast: Opt
         raise TypeError("unknown TotalSegmentator region options: %s" % ", ".join(sorted(unknown)))
     ts_settings = TotalSegSettings(device=device, fast=fast, license_number=license_number,
                                    **ts_options)
-    settings = TotalSegRegionSettings(backend=backend, margin_mm=margin_mm, in_process=(runner == "inprocess"),
+    settings = TotalSegRegionSettings(backend=backend, margin_mm=margin_mm, in_process=in_process,
                                       python_executable=python_executable, totalseg=ts_settings, **region_options)
     return build_region(ct, settings, progress=progress, log=log).region
 

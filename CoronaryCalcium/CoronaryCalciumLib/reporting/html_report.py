@@ -17,6 +17,7 @@ import numpy as np
 from ..classifier.explanations import FeatureContribution
 from ..result import Assessment
 from ..region.arteries import ARTERIES_AND_UNASSIGNED, ARTERY_COLORS
+from .display import mass, number, review_status
 
 DISCLAIMER = ("Research software, not a medical device. Not for diagnosis: results must be reviewed by a qualified "
               "reader before any clinical use.")
@@ -119,14 +120,8 @@ def _row(cells, header=False) -> str:
     return "<tr>%s</tr>" % "".join("<%s>%s</%s>" % (tag, html.escape(str(c)), tag) for c in cells)
 
 
-def _number(value, digits=1) -> str:
-    return "-" if value is None else ("%.*f" % (digits, value))
-
-
 def review_section(case: Assessment) -> List[str]:
     """HTML: automatic or reviewed by whom and when; the edits; automatic and reviewed scores side by side."""
-    from .text_summary import review_status
-
     status = review_status(case)
     parts = ["<h2>Review</h2><p>%s.</p>" % html.escape(status[0].upper() + status[1:])]
     if not case.reviewed:
@@ -141,7 +136,7 @@ def review_section(case: Assessment) -> List[str]:
             ("Mass score (mg)", automatic.mass_mg, reviewed.mass_mg)]
     rows += [("Agatston %s" % name, automatic.per_artery[name].agatston, reviewed.per_artery[name].agatston)
              for name in ARTERIES_AND_UNASSIGNED]
-    changed = [(label, before, after) for label, before, after in rows if _number(before) != _number(after)]
+    changed = [(label, before, after) for label, before, after in rows if number(before) != number(after)]
     if automatic.category.cac_drs != reviewed.category.cac_drs or automatic.category.classic != reviewed.category.classic:
         changed.append(("Category", "%s, %s" % (automatic.category.classic, automatic.category.cac_drs),
                         "%s, %s" % (reviewed.category.classic, reviewed.category.cac_drs)))
@@ -149,7 +144,7 @@ def review_section(case: Assessment) -> List[str]:
         parts.append('<table class="review">')
         parts.append(_row(["", "automatic", "reviewed"], header=True))
         for label, before, after in changed:
-            parts.append(_row([label] + [value if isinstance(value, str) else _number(value)
+            parts.append(_row([label] + [value if isinstance(value, str) else number(value)
                                          for value in (before, after)]))
         parts.append("</table>")
     else:
@@ -167,12 +162,10 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
     parts.append('<p class="disclaimer">%s</p>' % html.escape(DISCLAIMER))
     category = data["category"]
     parts.append("<h2>Result</h2><table>")
-    parts.append(_row(["Agatston score", _number(score.agatston)]))
-    parts.append(_row(["Volume score (mm3)", _number(score.volume_mm3)]))
-    parts.append(_row(["Mass score (mg)", _number(score.mass_mg) if score.mass_mg is not None
-                       else "not measured (no calibration)"]))
-    parts.append(_row(["Integrated-intensity mass (mg)", _number(score.integrated_mass_mg)
-                       if score.integrated_mass_mg is not None else "not measured (no calibration)"]))
+    parts.append(_row(["Agatston score", number(score.agatston)]))
+    parts.append(_row(["Volume score (mm3)", number(score.volume_mm3)]))
+    parts.append(_row(["Mass score (mg)", mass(score.mass_mg, unit="")]))
+    parts.append(_row(["Integrated-intensity mass (mg)", mass(score.integrated_mass_mg, unit="")]))
     parts.append(_row(["Category", "%s (%s)" % (category["classic"], category["classic_range"])]))
     parts.append(_row(["CAC-DRS", category["cac_drs"]]))
     quality = data.get("image_quality")
@@ -205,8 +198,8 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
     parts.append("<h2>Per artery</h2><table>")
     parts.append(_row(["artery", "Agatston", "volume mm3", "mass mg", "integrated mass mg", "lesions"], header=True))
     for name, entry in data["per_artery"].items():
-        parts.append(_row([name, _number(entry["agatston"]), _number(entry["volume_mm3"]),
-                           _number(entry["mass_mg"]), _number(entry["integrated_mass_mg"]), entry["lesion_count"]]))
+        parts.append(_row([name, number(entry["agatston"]), number(entry["volume_mm3"]),
+                           number(entry["mass_mg"]), number(entry["integrated_mass_mg"]), entry["lesion_count"]]))
     parts.append("</table>")
 
     parts.append("<h2>Key slices</h2><p>Calcium outlined by artery: %s; region of interest in white.</p>" % ", ".join(
@@ -219,8 +212,8 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
     parts.append(_row(["id", "artery", "Agatston", "volume mm3", "mass mg", "integrated mass mg", "peak HU", "slices",
                        "centroid LPS mm"], header=True))
     for lesion in sorted(score.lesions, key=lambda l: -l.agatston):
-        parts.append(_row([lesion.id, lesion.artery, _number(lesion.agatston), _number(lesion.volume_mm3),
-                           _number(lesion.mass_mg), _number(lesion.integrated_mass_mg), "%.0f" % lesion.peak_hu,
+        parts.append(_row([lesion.id, lesion.artery, number(lesion.agatston), number(lesion.volume_mm3),
+                           number(lesion.mass_mg), number(lesion.integrated_mass_mg), "%.0f" % lesion.peak_hu,
                            "%d-%d" % (lesion.first_slice, lesion.last_slice),
                            "(%.1f, %.1f, %.1f)" % lesion.centroid_lps_mm]))
     parts.append("</table>")
@@ -229,7 +222,7 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
                      "(<code>--lesion-filters off</code>).</p><table>")
         parts.append(_row(["id", "Agatston", "peak HU", "slices", "centroid LPS mm", "reason"], header=True))
         for lesion in sorted(score.excluded_lesions, key=lambda l: -l.agatston):
-            parts.append(_row([lesion.id, _number(lesion.agatston), "%.0f" % lesion.peak_hu,
+            parts.append(_row([lesion.id, number(lesion.agatston), "%.0f" % lesion.peak_hu,
                                "%d-%d" % (lesion.first_slice, lesion.last_slice),
                                "(%.1f, %.1f, %.1f)" % lesion.centroid_lps_mm, lesion.excluded]))
         parts.append("</table>")

@@ -6,20 +6,12 @@ from typing import List
 
 from ..result import Assessment
 from ..region.arteries import ARTERIES_AND_UNASSIGNED
+from .display import mass, number, review_status
 
 
-def _mass(value) -> str:
-    return "-" if value is None else "%.1f" % value
-
-
-def review_status(assessment: Assessment) -> str:
-    """"automatic" or "reviewed by NAME on TIME (N edits)"."""
-    if not assessment.reviewed:
-        return "automatic (not reviewed)"
-    review = assessment.review
-    return "reviewed by %s on %s (%d edit%s)" % (", ".join(review.readers()) or "an unnamed reader",
-                                                  review.last_time(), len(review.edits),
-                                                  "" if len(review.edits) == 1 else "s")
+def _total_mass(value) -> str:
+    """A total mass in mg right-aligned with the scores above it, or the no-calibration phrase."""
+    return "%10s mg" % number(value) if value is not None else mass(None)
 
 
 def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
@@ -28,10 +20,8 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
     lines.append("Coronary calcium: %s" % assessment.case_id)
     lines.append("  Agatston score   %10.1f" % score.agatston)
     lines.append("  Volume score     %10.1f mm3" % score.volume_mm3)
-    lines.append("  Mass score       %10s mg%s" % (_mass(score.mass_mg), "" if score.mass_mg is not None else
-                                                   "  (no calibration)"))
-    lines.append("  Integrated mass  %10s mg%s" % (_mass(score.integrated_mass_mg),
-                                                   "" if score.integrated_mass_mg is not None else "  (no calibration)"))
+    lines.append("  Mass score       %s" % _total_mass(score.mass_mg))
+    lines.append("  Integrated mass  %s" % _total_mass(score.integrated_mass_mg))
     lines.append("  Category         %s (%s); %s" % (score.category.classic, score.category.classic_range,
                                                      score.category.cac_drs))
     quality = score.image_quality
@@ -55,7 +45,7 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
     for name in ARTERIES_AND_UNASSIGNED:
         entry = score.per_artery[name]
         lines.append("  %-11s %10.1f %12.1f %10s %10s %8d" % (name, entry.agatston, entry.volume_mm3,
-                                                            _mass(entry.mass_mg), _mass(entry.integrated_mass_mg),
+                                                            number(entry.mass_mg), number(entry.integrated_mass_mg),
                                                             entry.lesion_count))
     if score.lesions:
         lines.append("")
@@ -65,8 +55,8 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
         ranked = sorted(score.lesions, key=lambda lesion: -lesion.agatston)
         for lesion in ranked[:max_lesions]:
             lines.append("  %4d %-10s %9.1f %10.1f %8s %10s %7.0f %7s  (%.1f, %.1f, %.1f)" % (
-                lesion.id, lesion.artery, lesion.agatston, lesion.volume_mm3, _mass(lesion.mass_mg),
-                _mass(lesion.integrated_mass_mg), lesion.peak_hu,
+                lesion.id, lesion.artery, lesion.agatston, lesion.volume_mm3, number(lesion.mass_mg),
+                number(lesion.integrated_mass_mg), lesion.peak_hu,
                 "%d-%d" % (lesion.first_slice, lesion.last_slice), *lesion.centroid_lps_mm))
         if len(ranked) > max_lesions:
             lines.append("  ... %d more lesions (see the JSON output)" % (len(ranked) - max_lesions))
