@@ -1,7 +1,7 @@
 """The free heart region per scan protocol: calcium-free specificity, lesion PPV and Agatston against phantom truth.
 
-Run: .venv/bin/python benchmarks/bench_protocols.py [--cases 4] [--seed 31] [--coverage 120] [--jobs 2] [--dicom]
-[--keep DIR] (``make bench-protocols``). For each protocol preset of ``coronary-calcium phantom --protocol``
+Run: .venv/bin/python benchmarks/bench_protocols.py [--cases 4] [--seed 31] [--coverage 120] [--noise HU] [--jobs 2]
+[--dicom] [--keep DIR [--reuse-assessments]] (``make bench-protocols``). For each protocol preset of ``coronary-calcium phantom --protocol``
 (gated-3mm: ECG-gated 3 mm calcium-scoring CT; chest-3mm: non-gated chest CT; chest-thin-sharp: non-gated, 1 mm at
 1 mm, sharp kernel, like LIDC-IDRI-0314; chest-lowdose-3mm: non-gated, 3 mm, 40 HU noise) two cohorts of 512x512
 phantoms are generated, one calcium-free (``--burden zero``: aortic, valve and mitral calcium still drawn, as in
@@ -13,7 +13,8 @@ in every protocol and both cohorts (the same anatomy drawn with each protocol's 
 
 The phantoms are read as NIfTI, which carries no ConvolutionKernel: the kernel is "unknown" and is not smoothed (the
 path of a scan exported without its DICOM header); ``--dicom`` writes and reads them as DICOM series instead, with the
-kernel in the header, the path of a scan read from the scanner.
+kernel in the header, the path of a scan read from the scanner (the last column of the first table says what
+normalisation did with it). ``--noise HU`` replaces every protocol's noise level, e.g. a low-dose thin sharp scan.
 
 Printed per protocol: the share of calcium-free cases scored exactly 0 (specificity; a failed case counts as not 0)
 and their false Agatston, lesion PPV by count over both cohorts (a lesion is true when it lies on a coronary
@@ -66,11 +67,12 @@ class Cohort:
 
 
 def assess_cohort(folder: str, protocol: str, burden: str, cases: int, seed: int, coverage: float, jobs: int,
-                  dicom: bool, reuse: bool = False) -> Cohort:
+                  dicom: bool, reuse: bool = False, noise_hu: Optional[float] = None) -> Cohort:
     """Generate (or reuse) one cohort and assess it in its automatic heart-shell region (``reuse``: read the
-    assessment already in the folder instead)."""
-    cohort = os.path.join(folder, protocol, burden)
-    config = protocol_config(protocol, burden=burden, coverage_mm=coverage)
+    assessment already in the folder instead; ``noise_hu``: the image noise SD instead of the protocol's)."""
+    changes = {} if noise_hu is None else {"noise_sd_hu": noise_hu}
+    cohort = os.path.join(folder, protocol if noise_hu is None else "%s-noise%g" % (protocol, noise_hu), burden)
+    config = protocol_config(protocol, burden=burden, coverage_mm=coverage, **changes)
     start = time.perf_counter()
     manifest = generate_cohort(cohort, cases, seed=seed, base=config, vary=False, workers=jobs, dicom=dicom)
     generated = time.perf_counter()
@@ -155,6 +157,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=31)
     parser.add_argument("--coverage", type=float, default=120.0, help="scan length in mm (default 120)")
     parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
+    parser.add_argument("--noise", type=float, metavar="HU",
+                        help="image noise SD (HU) for every protocol instead of its own (e.g. 40: a low-dose thin scan)")
     parser.add_argument("--jobs", type=int, default=2, help="processes for generating and assessing (default 2)")
     parser.add_argument("--dicom", action="store_true",
                         help="write and read the phantoms as DICOM series (ConvolutionKernel in the header)")
@@ -167,15 +171,17 @@ def main() -> None:
         parser.error("--reuse-assessments needs --keep DIR")
     folder = args.keep or tempfile.mkdtemp(prefix="cac-protocols-")
     begin = time.perf_counter()
-    print("%d calcium-free and %d mildly calcified 512x512 phantoms per protocol (seed %d, %.0f mm scanned, %s), "
+    print("%d calcium-free and %d mildly calcified 512x512 phantoms per protocol (seed %d, %.0f mm scanned, %s%s), "
           "automatic heart shell from the phantoms' heart and aorta masks (as --totalseg-output); %d jobs on %d CPUs, "
           "load average at start %s" % (args.cases, args.cases, args.seed, args.coverage,
-                                        "DICOM" if args.dicom else "NIfTI", args.jobs, os.cpu_count() or 0, _load()),
+                                        "DICOM" if args.dicom else "NIfTI",
+                                        "" if args.noise is None else ", noise %g HU in every protocol" % args.noise,
+                                        args.jobs, os.cpu_count() or 0, _load()),
           flush=True)
     rows, false_lesions = [], []
     for protocol in args.protocols:
         cohorts = {burden: assess_cohort(folder, protocol, burden, args.cases, args.seed, args.coverage, args.jobs,
-                                         args.dicom, args.reuse_assessments) for burden in BURDENS}
+                                         args.dicom, args.reuse_assessments, args.noise) for burden in BURDENS}
         rows.append(protocol_row(protocol, cohorts["zero"], cohorts["mild"]))
         false_lesions.extend(cohorts["zero"].false_lesions)
         print("%s done (%.0f s so far; load average %s)" % (protocol, time.perf_counter() - begin, _load()),
