@@ -33,12 +33,11 @@ from slicer.parameterNodeWrapper import (
 from slicer import (vtkMRMLLabelMapVolumeNode, vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode,
                     vtkMRMLTableNode)
 
-# the one core module imported here: it needs nothing beyond Python (the parameter node's region choice)
+# the core modules imported here need nothing beyond Python (the parameter node's region choice, the progress
+# callback type); the rest of the core is imported inside functions (dependencies install on first use)
+from CoronaryCalciumLib.progress import Progress
 from CoronaryCalciumLib.region.source import RegionSource
 
-
-# the core's progress.Progress: the rest of the core is imported inside functions (dependencies install on first use)
-Progress = Callable[[float, str], None]
 Log = Callable[[str], None]
 
 #
