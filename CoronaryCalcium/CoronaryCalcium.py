@@ -1314,10 +1314,13 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         from CoronaryCalciumLib.reporting import display
 
         texts = display.score_texts(assessment, translate=coreText)
-        verdict, model = display.classifier_texts(assessment, translate=coreText)
+        classifier = display.classifier_wording(assessment, translate=coreText)
         items = [("Agatston", texts["agatston"]), ("Volume", texts["volume"]), ("Mass", texts["mass"]),
-                 ("Category", texts["category"]), ("CAC-DRS", texts["cac_drs"]), ("Classifier", verdict),
-                 ("Model", model), ("Review", display.review_status(assessment))]
+                 ("Category", texts["category"]), ("CAC-DRS", texts["cac_drs"]),
+                 ("Image quality", display.image_quality(assessment, translate=coreText)),
+                 ("Classifier", classifier.verdict), ("Model", classifier.model), ("Note", classifier.note),
+                 ("Review", display.review_status(assessment))]
+        items = [(item, value) for item, value in items if value]
         if assessment.reviewed:
             items += [("Edit", "%s (%s, %s)" % (edit.describe(), edit.reader or _("unnamed reader"), edit.time))
                       for edit in assessment.review.edits]
