@@ -19,7 +19,7 @@ Translate = Callable[[str], str]
 
 NO_CALIBRATION = "not measured (no calibration)"  # a mass without a calibration factor, wherever it is shown
 NOT_RUN = "not run"  # the classifier, when none was asked for
-SYNTHETIC_NOTE = "trained on synthetic phantoms only: not clinically validated"  # a model's research-use note
+SYNTHETIC_NOTE = "model trained on synthetic phantoms only: not clinically validated"  # the research-use note
 LESION_COLUMNS = ("#", "Artery", "Agatston", "Volume (mm³)", "Mass (mg)", "Integrated mass (mg)", "Peak HU", "Slices")
 
 
