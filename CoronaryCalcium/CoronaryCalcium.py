@@ -33,12 +33,11 @@ from slicer.parameterNodeWrapper import (
 from slicer import (vtkMRMLLabelMapVolumeNode, vtkMRMLPlotChartNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode,
                     vtkMRMLTableNode)
 
-# the one core module imported here: it needs nothing beyond Python (the parameter node's region choice)
+# the core modules imported here need nothing beyond Python (the parameter node's region choice, the progress
+# callback type); the rest of the core is imported inside functions (dependencies install on first use)
+from CoronaryCalciumLib.progress import Progress
 from CoronaryCalciumLib.region.source import RegionSource
 
-
-# the core's progress.Progress: the rest of the core is imported inside functions (dependencies install on first use)
-Progress = Callable[[float, str], None]
 Log = Callable[[str], None]
 
 #
@@ -1315,10 +1314,13 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
         from CoronaryCalciumLib.reporting import display
 
         texts = display.score_texts(assessment, translate=coreText)
-        verdict, model = display.classifier_texts(assessment, translate=coreText)
+        classifier = display.classifier_wording(assessment, translate=coreText)
         items = [("Agatston", texts["agatston"]), ("Volume", texts["volume"]), ("Mass", texts["mass"]),
-                 ("Category", texts["category"]), ("CAC-DRS", texts["cac_drs"]), ("Classifier", verdict),
-                 ("Model", model), ("Review", display.review_status(assessment))]
+                 ("Category", texts["category"]), ("CAC-DRS", texts["cac_drs"]),
+                 ("Image quality", display.image_quality(assessment, translate=coreText)),
+                 ("Classifier", classifier.verdict), ("Model", classifier.model), ("Note", classifier.note),
+                 ("Review", display.review_status(assessment))]
+        items = [(item, value) for item, value in items if value]
         if assessment.reviewed:
             items += [("Edit", "%s (%s, %s)" % (edit.describe(), edit.reader or _("unnamed reader"), edit.time))
                       for edit in assessment.review.edits]

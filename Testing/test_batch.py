@@ -271,3 +271,31 @@ def test_one_batch_loads_the_classifier_model_once_for_all_its_cases(cohort, tmp
     assert loads == ["shipped"]
     run_batch(cases, str(tmp_path / "again"), options, workers=1, progress_bar=False)
     assert loads == ["shipped", "shipped"]  # a new run loads it afresh
+
+
+_WORKER_THREADS = ("import os, sys; from CoronaryCalciumLib.batch import limit_native_threads; "
+                   "limit_native_threads(int(sys.argv[1])); "
+                   "from threadpoolctl import threadpool_info; import SimpleITK as sitk; "
+                   "print(os.environ['OMP_NUM_THREADS'], sorted({p['num_threads'] for p in threadpool_info()}), "
+                   "sitk.ProcessObject.GetGlobalDefaultNumberOfThreads())")
+
+
+def _worker_threads(threads: int, **variables: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                             "MKL_NUM_THREADS", "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS")}
+    env.update(variables, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    result = subprocess.run([sys.executable, "-c", _WORKER_THREADS, str(threads)], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip()
+
+
+def test_a_worker_process_runs_its_native_thread_pools_with_its_share_of_the_cores():
+    """Each of N workers gets cores // N threads in OpenBLAS (already loaded), OpenMP and ITK (loaded later), so two
+    workers on two cores do not run four busy thread pools; a thread count the user set stays."""
+    from CoronaryCalciumLib.batch import worker_threads
+
+    assert worker_threads(1) == (os.cpu_count() or 1) and worker_threads(10 ** 6) == 1
+    assert _worker_threads(1) == "1 [1] 1"
+    chosen = _worker_threads(1, OMP_NUM_THREADS="3", ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS="3")
+    assert chosen.startswith("3 ") and chosen.endswith(" 3")

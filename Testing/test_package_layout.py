@@ -123,6 +123,13 @@ def test_the_result_type_and_the_command_line_entry_load_no_heavy_library(module
     assert result.stdout.strip() == ""
 
 
+def test_building_the_command_line_parser_loads_no_heavy_library():
+    code = "from CoronaryCalciumLib.cli.main import build_parser; build_parser(); " + _HEAVY_LOADED
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(LIB))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
 def test_a_lazily_imported_library_loads_on_first_use():
     code = "import CoronaryCalciumLib.scoring.agatston as a; a.ndimage.label; " + _HEAVY_LOADED
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(LIB))

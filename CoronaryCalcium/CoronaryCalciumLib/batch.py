@@ -443,13 +443,37 @@ def _execute(cases: List[ManifestCase], out_dir: str, options: BatchOptions, wor
 
         # spawn, not fork: the parent may already hold OpenMP thread pools (XGBoost, LightGBM, torch), and a forked
         # child inheriting them can deadlock
-        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=limit_native_threads, initargs=(worker_threads(workers),))
         try:
             futures = [executor.submit(run_case, case, out_dir, options) for case in cases]
             for future in as_completed(futures):
                 yield future.result()
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS")
+
+
+def worker_threads(workers: int) -> int:
+    """Native threads per worker process: the cores shared out among the workers (at least 1)."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def limit_native_threads(threads: int) -> None:
+    """Run in each worker process before its first case: OpenMP, OpenBLAS, MKL and ITK use at most ``threads`` threads,
+    so two workers on two cores do not run four busy thread pools. Variables the user set are left as they are."""
+    chosen = [name for name in THREAD_VARIABLES if os.environ.get(name)]
+    for name in THREAD_VARIABLES:  # read by the libraries when they load (XGBoost's OpenMP, ITK)
+        os.environ.setdefault(name, str(threads))
+    if chosen:
+        return
+    try:  # numpy's OpenBLAS is already loaded (this module imports numpy)
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # threadpoolctl comes with scikit-learn; without it only the variables apply
+        return
+    threadpool_limits(limits=threads)
 
 
 def _execute_dask(cases: List[ManifestCase], out_dir: str, options: BatchOptions, scheduler: str):

@@ -232,3 +232,38 @@ def test_convert_model_refuses_an_untrusted_pickle_then_converts_it_with_trust(t
     assert np.array_equal(model.predict_proba(X), artefact["estimator"].predict_proba(X))
     assert main(["convert-model", out, str(tmp_path / "again.model.zip")]) == 2
     assert "nothing to convert" in capsys.readouterr().err
+
+
+def _fresh_process(code: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_loading_a_model_does_not_import_every_scikit_learn_module_and_trusts_only_the_estimators_models_use(tmp_path):
+    """skops' default trust is limited to the estimators CoronaryCalcium models are built from: a model still loads
+    and predicts, scikit-learn's unrelated packages stay unimported, and a support-vector machine (an estimator skops
+    would otherwise trust by default) is refused."""
+    import skops.io
+    from sklearn.svm import SVC
+
+    foreign = str(tmp_path / "svc.skops")
+    open(foreign, "wb").write(skops.io.dumps({"estimator": SVC(), "pipeline": None}))
+    code = ("import sys\n"
+            "from CoronaryCalciumLib.classifier.model import load_shipped\n"
+            "from CoronaryCalciumLib.classifier.model_file import _load_sklearn\n"
+            "from CoronaryCalciumLib.errors import InputError\n"
+            "model = load_shipped('binary')\n"
+            "print('loaded', len(model.columns))\n"
+            "print('unrelated', sorted(m for m in ('sklearn.gaussian_process', 'sklearn.naive_bayes', 'sklearn.neural_network') "
+            "if m in sys.modules))\n"
+            "try:\n"
+            "    _load_sklearn(open(%r, 'rb').read(), 'svc')\n"
+            "    print('svc loaded')\n"
+            "except InputError as error:\n"
+            "    print('svc refused:', error)\n" % foreign)
+    result = _fresh_process(code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("loaded ") and int(lines[0].split()[1]) > 0
+    assert lines[1] == "unrelated []"
+    assert lines[2].startswith("svc refused:") and "sklearn.svm._classes.SVC" in lines[2]

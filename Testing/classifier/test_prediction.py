@@ -35,7 +35,7 @@ def test_a_classifier_that_cannot_run_says_why_in_a_typed_field(case, tmp_path, 
     old = {key: value for key, value in data.items() if key != "classifier_not_run"}  # a file from before the field
     assert ClassifierNotRun.from_dict(old) == assessment.classifier_not_run
     assert "Classifier       not run: %s" % reason in format_summary(assessment)
-    assert "The classifier did not run: %s" % reason in render_report(assessment)
+    assert "<p>Not run: %s.</p>" % reason in render_report(assessment)
 
 
 def test_no_classifier_asked_for_is_neither_a_prediction_nor_a_failure(case):
@@ -43,7 +43,8 @@ def test_no_classifier_asked_for_is_neither_a_prediction_nor_a_failure(case):
     data = json.loads(assessment.to_json())
     assert data["classifier"] is None and data["classifier_not_run"] is None
     assert ClassifierNotRun.from_dict(data) is None and Prediction.from_dict(data["classifier"]) is None
-    assert "No classifier was run" in render_report(assessment)
+    assert "<h2>Classifier</h2>\n<p>Not run.</p>" in render_report(assessment)
+    assert "Classifier       not run\n" in format_summary(assessment)
 
 
 def test_a_prediction_reads_back_from_the_json_it_wrote(case, monkeypatch):
@@ -57,5 +58,5 @@ def test_a_prediction_reads_back_from_the_json_it_wrote(case, monkeypatch):
     assert again.to_dict() == data["classifier"]
     assert [c.feature for c in again.top_contributions] == [c.feature for c in prediction.top_contributions]
     html = render_report(assessment)
-    assert "Verdict: <b>%s</b> (probability %.2f)" % (prediction.label_text, prediction.probability) in html
+    assert "Verdict: <b>%s (probability %.2f)</b>" % (prediction.label_text, prediction.probability) in html
     assert 'alt="top features"' in html

@@ -116,7 +116,7 @@ def test_a_sharp_kernel_keeps_the_patient_and_the_reference_of_the_soft_reconstr
 
 
 def test_dicom_tag_and_truth_record_the_kernel(tmp_path):
-    for kernel, tag in (("sharp", "B70f"), ("soft", "B35f")):
+    for kernel, tag in (("sharp", "B50f"), ("soft", "B35f")):
         case = generate_case(2, small_config(n_slices=3, burden="zero", kernel=kernel))
         out = str(tmp_path / kernel)
         write_case(case, out, dicom=True)

@@ -7,7 +7,7 @@ import html
 import numpy as np
 import pytest
 
-from CoronaryCalciumLib.classifier.prediction import ClassifierNotRun
+from CoronaryCalciumLib.classifier.prediction import ClassifierNotRun, Prediction
 from CoronaryCalciumLib.pipeline import assess
 from CoronaryCalciumLib.region.mask import region_from_array
 from CoronaryCalciumLib.reporting import display
@@ -15,6 +15,7 @@ from CoronaryCalciumLib.reporting.html_report import render_report
 from CoronaryCalciumLib.reporting.text_summary import format_summary
 from CoronaryCalciumLib.review.edits import Edit
 from CoronaryCalciumLib.scoring.agatston import scoring_settings
+from CoronaryCalciumLib.scoring.image_quality import ImageQuality
 from support.synthetic import as_ct, blank_ct
 
 SPACING = (0.5, 0.5, 3.0)
@@ -104,15 +105,96 @@ def test_a_translate_callable_changes_the_phrases_and_leaves_the_numbers():
     assert texts["mass"] == "<%s>" % display.NO_CALIBRATION
     assert texts["agatston"] == display.score_texts(case)["agatston"]
     verdict, detail = display.classifier_texts(case, translate=translate)
-    assert verdict == "<Classifier not run.>" and "no model installed" in detail
+    assert verdict == "<Classifier: <not run: no model installed>>" and detail == ""
+    assert display.classifier_wording(case, translate=translate).verdict == "<not run: %s>" % "no model installed"
     assert display.lesion_rows(case, translate=translate)[-1]["artery"] == "<excluded by reader: bone>"
     assert display.NO_CALIBRATION in asked and "excluded by reader: %s" in asked
 
 
-def test_classifier_texts_say_why_it_did_not_run():
+def _prediction(synthetic: bool = True) -> Prediction:
+    """A binary verdict as a model gives it (no contributions: the report draws no feature chart)."""
+    return Prediction(label="non-zero", probability=0.93, probabilities={"zero": 0.07, "non-zero": 0.93},
+                      task="binary", top_contributions=[], base_value=0.0, contribution_units="log-odds",
+                      model_name="cac_binary_test", model_family="random_forest", model_sha256="0" * 64,
+                      feature_set="radiomics", synthetic_training=synthetic)
+
+
+def _three_outputs(case):
+    """What the panel (its labels and summary-table values), the text summary and the HTML report show."""
+    verdict, model = display.classifier_texts(case)
+    panel = "\n".join([verdict, model, display.review_status(case)] + list(display.score_texts(case).values()))
+    return panel, format_summary(case), html.unescape(render_report(case))
+
+
+def test_the_classifier_verdict_model_and_note_read_the_same_in_the_panel_the_summary_and_the_report():
     case = _case(calibration=None)
-    assert display.classifier_texts(case) == ("Classifier not run.", "")
-    assert display.top_features(case) == [] and display.feature_units(case) == ""
+    case.classifier = _prediction()
+    wording = display.classifier_wording(case)
+    assert wording.ran and wording.verdict == "non-zero CAC (probability 0.93)"
+    assert wording.model == "cac_binary_test (random_forest)" and wording.note == display.SYNTHETIC_NOTE
+    panel, summary, report = _three_outputs(case)
+    for output in (panel, summary, report):
+        assert wording.verdict in output and wording.model in output
+        assert display.SYNTHETIC_NOTE in output.lower()
+    case.classifier = _prediction(synthetic=False)
+    for output in _three_outputs(case):
+        assert "not clinically validated" not in output.lower()
+
+
+def test_a_classifier_that_did_not_run_says_why_in_the_same_words_everywhere():
+    case = _case(calibration=None)
     case.classifier_not_run = ClassifierNotRun(reason="region too small for texture features")
-    verdict, detail = display.classifier_texts(case)
-    assert verdict == "Classifier not run." and "region too small for texture features" in detail
+    wording = display.classifier_wording(case)
+    assert not wording.ran and wording.verdict == "not run: region too small for texture features"
+    assert wording.model == "" and wording.note == ""
+    panel, summary, report = _three_outputs(case)
+    assert "Classifier: " + wording.verdict in panel
+    assert "Classifier       " + wording.verdict in summary
+    assert display.capitalised(wording.verdict) + "." in report
+    case.classifier_not_run = None  # none asked for
+    assert display.classifier_wording(case).verdict == display.NOT_RUN
+    panel, summary, report = _three_outputs(case)
+    assert "Classifier: not run" in panel and "Classifier       not run\n" in summary and "<p>Not run.</p>" in report
+
+
+def test_the_report_redacts_the_input_names_in_why_the_classifier_did_not_run_and_escapes_it():
+    case = _case(calibration=None)
+    case.input_names = {"/data/patient smith/ct.nii.gz": "<image>"}
+    case.classifier_not_run = ClassifierNotRun(reason="no features for /data/patient smith/ct.nii.gz")
+    report = render_report(case)
+    assert "patient smith" not in report and "Not run: no features for &lt;image&gt;." in report
+    assert "patient smith" in display.classifier_wording(case).verdict  # redaction is the report's choice
+
+
+def test_an_unreliable_category_reads_the_same_in_the_panel_the_summary_and_the_report():
+    case = _case(calibration=None)
+    case.score.image_quality = ImageQuality(noise_hu=42.0, noise_region="blood pool", noise_voxels=900,
+                                            reasons=["image noise 42 HU in the blood pool is above 25 HU"])
+    verdict = display.category_reliability(case)
+    assert verdict == "category UNRELIABLE: image noise 42 HU in the blood pool is above 25 HU"
+    quality = display.image_quality(case)
+    assert quality == "noise 42 HU in the blood pool; " + verdict
+    panel, summary, report = _three_outputs(case)
+    assert verdict in display.score_texts(case)["category"]
+    assert verdict in panel and quality in summary and quality in report
+    case.score.image_quality.reasons = []
+    assert display.image_quality(case) == "noise 42 HU in the blood pool; category reliable"
+    panel, summary, report = _three_outputs(case)
+    assert "UNRELIABLE" not in panel and "UNRELIABLE" not in summary and "UNRELIABLE" not in report
+    assert "category reliable" in summary and "category reliable" in report
+    case.score.image_quality = None
+    assert display.image_quality(case) == "" and "Image quality" not in format_summary(case)
+
+
+def test_the_review_status_reads_the_same_in_the_panel_the_summary_and_the_report():
+    case = _case(calibration=None)
+    status = display.review_status(case)
+    assert status == "automatic (not reviewed)"
+    panel, summary, report = _three_outputs(case)
+    assert status in panel and status in summary and display.capitalised(status) + "." in report
+    largest = max(case.score.lesions, key=lambda lesion: lesion.agatston)
+    case.apply_review([Edit("exclude", lesion=largest.id, reason="bone", reader="Dr Who")])
+    status = display.review_status(case)
+    assert status.startswith("reviewed by Dr Who on ") and status.endswith("(1 edit)")
+    panel, summary, report = _three_outputs(case)
+    assert status in panel and status in summary and display.capitalised(status) + "." in report

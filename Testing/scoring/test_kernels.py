@@ -18,6 +18,7 @@ from support.data import LIDC_THIN, LUNG1, QRM, data_path
     ("B", "Philips", SOFT), ("D", "Philips", SHARP), ("L", "Philips", VERY_SHARP), ("YA", "Philips", VERY_SHARP),
     ("FC12", "TOSHIBA", SOFT), ("FC35", "CANON_MEC", SHARP), ("FC52", "TOSHIBA", VERY_SHARP),
     ("FL03", "TOSHIBA", VERY_SHARP),
+    ("B35f", "CoronaryCalcium phantom", SOFT), ("B50f", "CoronaryCalcium phantom", SHARP),
 ])
 def test_vendor_kernel_names_are_classed_by_sharpness(kernel, manufacturer, expected):
     assert classify_kernel(kernel, manufacturer).sharpness == expected

@@ -106,3 +106,21 @@ def test_slabs_replace_the_thin_and_overlapping_slice_warnings_with_their_own():
     warnings = score(ct, full_region(array.shape)).warnings
     assert not any(w.startswith(("thin slices (", "overlapping reconstruction (")) for w in warnings)
     assert any("averaged into 3 mm slabs (6 slices each)" in w for w in warnings)
+
+
+def test_a_thin_sharp_phantom_written_as_dicom_is_recognised_sharp_and_scored_on_smoothed_3_mm_slabs(tmp_path):
+    import os
+
+    from CoronaryCalciumLib.io.ct import load_ct
+    from CoronaryCalciumLib.phantom import generate_case, protocol_config, small_config
+    from CoronaryCalciumLib.phantom.writer import write_case
+    from CoronaryCalciumLib.region.mask import load_region
+
+    config = protocol_config("chest-thin-sharp", small_config(n_slices=24, burden="mild"))
+    write_case(generate_case(4, config), str(tmp_path), dicom=True)
+    ct = load_ct(os.path.join(str(tmp_path), "dicom"))
+    result = score(ct, load_region(os.path.join(str(tmp_path), "coronary_exact.nii.gz"), ct))
+    protocol = result.settings["protocol"]
+    assert protocol["kernel_sharpness"] == "sharp" and protocol["kernel_smoothing_sigma_mm"] == pytest.approx(0.7)
+    assert protocol["slices_per_slab"] == 3
+    assert any("kernel" in warning.lower() and "B50f" in warning for warning in result.warnings), result.warnings

@@ -249,7 +249,7 @@ def test_logic_delegates_to_the_core():
 
 
 # core modules the module file may import at start-up: they need nothing beyond Python's standard library
-START_UP_CORE = {"CoronaryCalciumLib.region.source"}
+START_UP_CORE = {"CoronaryCalciumLib.progress", "CoronaryCalciumLib.region.source"}
 
 
 def test_core_is_imported_lazily():

@@ -36,6 +36,17 @@ ALLOWED_TYPES = (
     "xgboost.sklearn.XGBClassifier",
     "lightgbm.sklearn.LGBMClassifier",
 )
+# The scikit-learn estimators a CoronaryCalcium model is built from (pipelines.py, nested_cv.py): skops trusts these by
+# default instead of every estimator scikit-learn has (``skops_io``).
+MODEL_ESTIMATORS = (
+    ("sklearn.pipeline", "Pipeline"),
+    ("sklearn.impute", "SimpleImputer"),
+    ("sklearn.calibration", "CalibratedClassifierCV"),
+    ("sklearn.isotonic", "IsotonicRegression"),
+    ("sklearn.ensemble", "RandomForestClassifier"),
+    ("sklearn.tree", "DecisionTreeClassifier"),
+    ("sklearn.preprocessing", "LabelEncoder"),  # inside LightGBM's classifier
+)
 BOOSTER_FORMATS = {"xgboost": ("json", "XGBoost JSON model"), "lightgbm": ("txt", "LightGBM text model")}
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MAX_UNPACKED_BYTES = 4 * 10 ** 9  # a zip that would unpack to more is not one of our models (or a zip bomb)
@@ -96,9 +107,33 @@ def _member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(info, data)
 
 
+def skops_io():
+    """``skops.io``, imported so that its default trust in scikit-learn estimators covers ``MODEL_ESTIMATORS`` only.
+
+    On import skops lists every estimator scikit-learn has (``sklearn.utils.all_estimators``, which imports every
+    scikit-learn module: about 1 s of CPU, more than the rest of loading a model); while skops is imported that
+    function answers with ``MODEL_ESTIMATORS`` instead. The allowed types are thereby fewer, never more. When skops
+    was already imported elsewhere in the process its own defaults stand."""
+    import importlib
+    import sys
+
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import sklearn.utils
+
+    estimators = [(name, getattr(importlib.import_module(module), name)) for module, name in MODEL_ESTIMATORS]
+    everything = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda *args, **kwargs: list(estimators)
+    try:
+        import skops.io
+    finally:
+        sklearn.utils.all_estimators = everything
+    return skops.io
+
+
 def to_bytes(artefact: Mapping[str, Any]) -> bytes:
     """The model file's bytes for an artefact dict (as built by ``model.build_artefact``)."""
-    import skops.io
+    persist = skops_io()
 
     estimator, pipeline = artefact["estimator"], artefact["pipeline"]
     wrappers = _booster_wrappers(estimator, pipeline)
@@ -107,7 +142,7 @@ def to_bytes(artefact: Mapping[str, Any]) -> bytes:
     try:  # the boosters go in their own formats: take them out of the objects skops writes
         for wrapper in wrappers:
             wrapper._Booster = None
-        sklearn_bytes = skops.io.dumps({"estimator": estimator, "pipeline": pipeline})
+        sklearn_bytes = persist.dumps({"estimator": estimator, "pipeline": pipeline})
     finally:
         for wrapper, booster in zip(wrappers, kept):
             wrapper._Booster = booster
@@ -162,12 +197,12 @@ def _load_sklearn(data: bytes, path: str) -> Dict[str, Any]:
     """skops load with the explicit allowed-type list: skops audits the whole file first and refuses it, before
     building any object, when it names any other type."""
     try:
-        import skops.io
+        skops = skops_io()
         from skops.io.exceptions import UntrustedTypesFoundException
     except ImportError:
         raise InputError("loading model %s needs skops: pip install skops" % path) from None
     try:
-        objects = skops.io.loads(data, trusted=list(ALLOWED_TYPES))
+        objects = skops.loads(data, trusted=list(ALLOWED_TYPES))
     except UntrustedTypesFoundException as error:
         raise InputError("refusing to load model %s: it holds types outside the allowed list (%s)"
                          % (path, str(error)[:200])) from None

@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..scoring.calibration import calibrate_auto, calibrate_with_masks
-from ..io.ct import load_ct
 from ..errors import InputError
 from ..io.atomic import check_output_file, write_text_atomic
-from ..region.mask import load_region
 
 
 def register(subparsers) -> None:
@@ -32,6 +29,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..io.ct import load_ct
+    from ..region.mask import load_region
+    from ..scoring.calibration import calibrate_auto, calibrate_with_masks  # scipy.ndimage: not at parse time
+
     if bool(args.rod_mask) != bool(args.water_mask):
         raise InputError("give both --rod-mask and --water-mask, or neither for automatic detection")
     if args.json:

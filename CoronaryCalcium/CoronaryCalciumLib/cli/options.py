@@ -52,7 +52,7 @@ REGION_CHOICES = CLI_CHOICES  # the values of region.source.RegionSource: mask, 
 
 def add_region_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("region of interest from TotalSegmentator (optional extra)")
-    group.add_argument("--region", choices=REGION_CHOICES, default="mask",
+    group.add_argument("--region", choices=REGION_CHOICES, default=RegionSource.MASK.value,
                        help="mask: the given mask (default); heart: a shell around the heart surface (free 'total' "
                             "task); coronary: the licensed 'coronary_arteries' task plus a margin")
     group.add_argument("--coronary-margin", type=float, default=2.0, metavar="MM",

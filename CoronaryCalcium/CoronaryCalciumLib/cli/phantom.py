@@ -36,7 +36,7 @@ def register(subparsers) -> None:
                         help="gated calcium-scoring CT (default) or non-gated chest CT")
     parser.add_argument("--kernel", metavar="NAME",
                         help="reconstruction kernel: soft (default; DICOM B35f) or sharp (edge overshoot at air "
-                             "and lung borders, finer and higher-frequency noise; DICOM B70f)")
+                             "and lung borders, finer and higher-frequency noise; DICOM B50f)")
     parser.add_argument("--small", action="store_true", help="fast small case: 256 x 256, 40 slices, no lung vessels")
     parser.add_argument("--matrix", type=int, help="pixels per side (default 512)")
     parser.add_argument("--fov", type=float, metavar="MM", help="field of view (default 250 cardiac, body width chest)")

@@ -9,6 +9,7 @@ from ..errors import InputError
 from ..io.atomic import check_output_file, write_text_atomic
 from ..pipeline import assess_case
 from ..progress import silent
+from ..region.source import RegionSource
 from ..reporting.text_summary import format_summary
 from ..classifier.step import classifier_step
 from .options import (add_classifier_options, add_dicom_options, add_region_options, add_scoring_options, settings_from_args,
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.json:
         check_output_file(args.json, "--json")
-    if args.mask and args.region != "mask":
+    if args.mask and RegionSource(args.region).uses_totalsegmentator:
         raise InputError("give either --mask or --region %s, not both" % args.region)
     assessment = assess_case(args.image, args.mask, settings, labels=args.labels, series_uid=args.series,
                              totalseg=totalseg_settings_from_args(args), progress=_progress(args),
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _progress(args: argparse.Namespace):
     """Progress lines on stderr while TotalSegmentator runs (it takes minutes); silent for a mask."""
-    if args.quiet or args.region == "mask":
+    if args.quiet or not RegionSource(args.region).uses_totalsegmentator:
         return silent
 
     def report(fraction: float, message: str) -> None:

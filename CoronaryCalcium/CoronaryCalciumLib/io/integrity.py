@@ -27,11 +27,9 @@ _CHUNK = 1 << 22
 def check_image_file(path: str, what: str = "image") -> None:
     """Refuse a NIfTI whose data is cut short or whose header holds a spacing ITK would replace, and any gzip file
     whose stream ends early. Other formats are left to their readers (ITK refuses truncated NRRD and MetaImage)."""
-    compressed = _is_gzip(path)
-    if compressed:
-        _check_gzip_complete(path, what)
+    size = _check_gzip_complete(path, what) if _is_gzip(path) else None
     if path.lower().endswith(NIFTI_SUFFIXES):
-        _check_nifti(path, what, compressed)
+        _check_nifti(path, what, size)
 
 
 def _is_gzip(path: str) -> bool:
@@ -39,12 +37,11 @@ def _is_gzip(path: str) -> bool:
         return stream.read(2) == b"\x1f\x8b"
 
 
-def _check_gzip_complete(path: str, what: str) -> None:
-    """Decompress the whole stream (discarding it): a file cut short ends before gzip's end-of-stream marker."""
+def _check_gzip_complete(path: str, what: str) -> int:
+    """Decompress the whole stream once (discarding it) and return its uncompressed size in bytes: a file cut short
+    ends before gzip's end-of-stream marker."""
     try:
-        with gzip.open(path, "rb") as stream:
-            while stream.read(_CHUNK):
-                pass
+        return _uncompressed_size(path)
     except EOFError:
         raise InputError("%s %s is truncated: its gzip stream ends early (an incomplete copy or download?)"
                          % (what, path)) from None
@@ -69,7 +66,8 @@ def _nifti_header(path: str, what: str):
                          ) from None
 
 
-def _check_nifti(path: str, what: str, compressed: bool) -> None:
+def _check_nifti(path: str, what: str, uncompressed_size: Optional[int]) -> None:
+    """``uncompressed_size``: the data's size in bytes when the file is gzip-compressed (None: it is not)."""
     header = _nifti_header(path, what)
     dims = [int(d) for d in header["dim"][1:1 + int(header["dim"][0])]]
     spatial = np.asarray(header["pixdim"][1:1 + min(3, len(dims))], dtype=float)
@@ -78,7 +76,7 @@ def _check_nifti(path: str, what: str, compressed: bool) -> None:
                          "unknown, so no area or volume can be measured" % (what, path, _numbers(spatial)))
     offset = int(header.get_data_offset())
     expected = offset + int(np.prod(dims)) * header.get_data_dtype().itemsize
-    actual = _uncompressed_size(path) if compressed else os.path.getsize(path)
+    actual = uncompressed_size if uncompressed_size is not None else os.path.getsize(path)
     if actual < expected:
         raise InputError("%s %s is truncated: %d of the %d bytes its header promises (an incomplete copy?)"
                          % (what, path, actual, expected))
@@ -103,12 +101,13 @@ def nifti_nonfinite_zyx(path: str) -> Optional[np.ndarray]:
 
 def _uncompressed_size(path: str) -> int:
     size = 0
+    buffer = bytearray(_CHUNK)  # decompressed into one reused buffer
     with gzip.open(path, "rb") as stream:
         while True:
-            block = stream.read(_CHUNK)
-            if not block:
+            count = stream.readinto(buffer)
+            if not count:
                 return size
-            size += len(block)
+            size += count
 
 
 def _numbers(values) -> str:

@@ -245,7 +245,8 @@ def generate_case(seed: int, config: Optional[PhantomConfig] = None, case_id: Op
         soft_noise_free = to_int16(unenhanced)
         del unenhanced
     ct_reference = ct_from_array(image_noise_free if soft_noise_free is None else soft_noise_free, grid.spacing,
-                                 grid.origin, metadata=replace(metadata, contrast_agent=None))
+                                 grid.origin, metadata=replace(metadata, contrast_agent=None,  # the soft, unenhanced image
+                                                               kernel=get_kernel("soft").convolution_kernel))
     reference = reference_score(ct_reference, lesions, heart)
     timings["reference_s"] = time.perf_counter() - clock
 

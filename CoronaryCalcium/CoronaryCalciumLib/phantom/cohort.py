@@ -21,6 +21,7 @@ from .case import generate_case
 from .config import SLICE_PROTOCOLS, PhantomConfig
 from .writer import FILES, write_case
 from ..progress import Progress
+from ..region.arteries import ARTERIES
 
 MANIFEST = "manifest.csv"
 COLUMNS = ["id", "image", "mask", "label", "agatston", "volume_mm3", "mass_mg", "category", "cac_drs",
@@ -74,7 +75,7 @@ def _row(case_dir: str, out_dir: str, truth: Dict[str, object], dicom: bool) -> 
         "agatston": round(reference["agatston"], 3), "volume_mm3": round(reference["volume_mm3"], 3),
         "mass_mg": round(reference["mass_mg"] or 0.0, 3), "category": reference["classic"],
         "cac_drs": reference["cac_drs"],
-        **{"agatston_%s" % a: round(reference["per_artery"][a]["agatston"], 3) for a in ("LM", "LAD", "LCX", "RCA")},
+        **{"agatston_%s" % a: round(reference["per_artery"][a]["agatston"], 3) for a in ARTERIES},
         "physical_volume_mm3": round(physical["coronary_volume_mm3"], 3),
         "physical_mass_mg": round(physical["coronary_mass_mg"], 4), "n_plaques": physical["coronary_count"],
         "n_extracoronary": physical["extracoronary_count"], "burden": truth["burden"], "variant": truth["variant"],

@@ -13,6 +13,7 @@ from typing import List
 import numpy as np
 
 from ..io.atomic import atomic_path
+from ..scoring.kernels import PHANTOM_MANUFACTURER
 
 STUDY_DATE = "20240101"
 STUDY_TIME = "120000"
@@ -53,7 +54,7 @@ def write_dicom_series(case, folder: str, description: str = "") -> List[str]:
         ds.StudyTime = ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = STUDY_TIME
         ds.AccessionNumber = ""
         ds.Modality = "CT"
-        ds.Manufacturer = meta.manufacturer or "CoronaryCalcium phantom"
+        ds.Manufacturer = meta.manufacturer or PHANTOM_MANUFACTURER
         ds.ManufacturerModelName = meta.model or "phantom"
         ds.InstitutionName = "synthetic"
         ds.ReferringPhysicianName = ""

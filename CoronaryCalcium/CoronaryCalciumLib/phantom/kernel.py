@@ -53,8 +53,9 @@ class Kernel:
 KERNELS: Dict[str, Kernel] = {
     # B35f is Siemens' standard calcium-scoring kernel ("medium smooth"); LUNG1-001's B19f is smoother still
     "soft": Kernel("soft", "B35f", "soft (calcium-scoring) kernel: Gaussian PSF only"),
-    # B70f is a Siemens "very sharp" body kernel; the figures are fitted to the Philips "D" scan LIDC-IDRI-0314
-    "sharp": Kernel("sharp", "B70f", "sharp kernel: MTF boosted at mid frequencies (edge overshoot, fine noise)",
+    # B50f is a Siemens "sharp" body kernel (41-59), the class of the Philips "D" scan LIDC-IDRI-0314 the figures are
+    # fitted to, so protocol normalisation gives both the same 0.7 mm blur (scoring/kernels.py)
+    "sharp": Kernel("sharp", "B50f", "sharp kernel: MTF boosted at mid frequencies (edge overshoot, fine noise)",
                     boost=0.7, boost_sigma_mm=0.7),
 }
 

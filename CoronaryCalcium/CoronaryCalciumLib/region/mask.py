@@ -83,7 +83,7 @@ def region_from_array(
     blood_pool: Optional[np.ndarray] = None,
 ) -> RegionOfInterest:
     """Region from an integer (z, y, x) array already on the CT grid. Raises RegionError when it is empty."""
-    values = np.unique(labels)
+    values = label_values(labels)
     check_label_values(values, source)
     values = [int(v) for v in values if v != 0]
     if not values:
@@ -175,13 +175,15 @@ def _check_integer_mask(image, path: str) -> None:
 
     array = sitk.GetArrayViewFromImage(image)
     if "float" in image.GetPixelIDTypeAsString():
-        sample = array[array != 0]
+        box = bounding_box(array)
+        inside = array[box] if box is not None else array[:0]
+        sample = inside[inside != 0]
         if sample.size and not np.all(np.isfinite(sample)):
             raise InputError("mask %s holds NaN or infinite values; expected a binary or labelled mask" % path)
         if sample.size and not np.allclose(sample, np.round(sample)):
             raise InputError("mask %s holds non-integer values (a probability map?); expected a binary or labelled mask"
                              % path)
-    check_label_values(np.unique(array), "mask %s" % path)
+    check_label_values(label_values(array), "mask %s" % path)
 
 
 MAX_LABELS = 255
@@ -216,15 +218,34 @@ def labels_on_ct_grid(image, ct_geometry: Geometry):
     return sitk.GetArrayFromImage(resampled), ct_geometry.describe_difference(label_geometry)
 
 def bounding_box(labels: np.ndarray, margin: int = 0):
-    """Tuple of slices enclosing all non-zero voxels (grown by ``margin`` voxels), or None for an empty array."""
-    from scipy import ndimage
+    """Tuple of slices enclosing all non-zero voxels (grown by ``margin`` voxels), or None for an empty array.
 
-    if labels.dtype == bool:
-        labels = labels.view(np.uint8)
-    boxes = [box for box in ndimage.find_objects(labels) if box is not None]
-    if not boxes:
+    Found from projections: along each axis in turn, the planes holding a non-zero voxel inside the box found so far
+    (a few milliseconds on a 512x512x134 grid; no per-label search)."""
+    if labels.ndim == 0 or labels.size == 0:
         return None
-    return tuple(
-        slice(max(0, min(b[axis].start for b in boxes) - margin), min(labels.shape[axis], max(b[axis].stop for b in boxes) + margin))
-        for axis in range(labels.ndim)
-    )
+    bounds = []
+    view = labels
+    for axis in range(labels.ndim):
+        others = tuple(a for a in range(labels.ndim) if a != axis)
+        planes = np.flatnonzero(view.any(axis=others) if others else view)
+        if planes.size == 0:
+            return None
+        start, stop = int(planes[0]), int(planes[-1]) + 1
+        bounds.append((start, stop))
+        view = view[(slice(None),) * axis + (slice(start, stop),)]
+    return tuple(slice(max(0, start - margin), min(labels.shape[axis], stop + margin))
+                 for axis, (start, stop) in enumerate(bounds))
+
+
+def label_values(labels: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of ``labels``, 0 included when present (``np.unique``), looked for inside the
+    bounding box of the non-zero voxels only: everything outside it is 0."""
+    box = bounding_box(labels)
+    if box is None:
+        return np.unique(labels)
+    inside = labels[box]
+    values = np.unique(inside)
+    if inside.size < labels.size and not (values == 0).any():
+        values = np.union1d(values, np.zeros(1, dtype=labels.dtype))
+    return values

@@ -9,6 +9,7 @@ Units: HU, mm3, mg.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -17,6 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
 Translate = Callable[[str], str]
 
 NO_CALIBRATION = "not measured (no calibration)"  # a mass without a calibration factor, wherever it is shown
+NOT_RUN = "not run"  # the classifier, when none was asked for
+SYNTHETIC_NOTE = "model trained on synthetic phantoms only: not clinically validated"  # the research-use note
 LESION_COLUMNS = ("#", "Artery", "Agatston", "Volume (mm³)", "Mass (mg)", "Integrated mass (mg)", "Peak HU", "Slices")
 
 
@@ -37,37 +40,90 @@ def mass(value: Optional[float], unit: str = "mg", translate: Translate = same) 
     return number(value, unit) if value is not None else translate(NO_CALIBRATION)
 
 
+def capitalised(text: str) -> str:
+    """``text`` with its first letter upper-case: a value shown as a sentence."""
+    return text[:1].upper() + text[1:]
+
+
 def score_texts(assessment: "Assessment", translate: Translate = same) -> Dict[str, str]:
-    """Agatston, volume, mass (with the integrated-intensity mass when measured), category (flagged when the image
-    quality makes it unreliable) and CAC-DRS, keyed agatston, volume, mass, category, cac_drs."""
+    """Agatston, volume, mass (with the integrated-intensity mass when measured), category (with the image-quality
+    verdict when the image makes it unreliable) and CAC-DRS, keyed agatston, volume, mass, category, cac_drs."""
     score = assessment.score
     category = score.category
     shown_mass = mass(score.mass_mg, translate=translate)
     if score.integrated_mass_mg is not None:
         shown_mass = translate("%s; integrated-intensity %s") % (shown_mass, number(score.integrated_mass_mg, "mg"))
-    unreliable = score.image_quality is not None and not score.image_quality.reliable
+    quality = score.image_quality
+    unreliable = quality is not None and not quality.reliable
     return {
         "agatston": number(score.agatston),
         "volume": number(score.volume_mm3, "mm³"),
         "mass": shown_mass,
         "category": "%s (%s)%s" % (category.classic, category.classic_range,
-                                   translate(", UNRELIABLE: see warnings") if unreliable else ""),
+                                   "; " + category_reliability(assessment, translate) if unreliable else ""),
         "cac_drs": category.cac_drs,
     }
 
 
-def classifier_texts(assessment: "Assessment", translate: Translate = same) -> Tuple[str, str]:
-    """(verdict with its probability, model description); when the classifier did not run, that and why."""
+def category_reliability(assessment: "Assessment", translate: Translate = same) -> str:
+    """"category reliable" or "category UNRELIABLE: REASONS" from the image quality; empty when it was not
+    assessed."""
+    quality = assessment.score.image_quality
+    if quality is None:
+        return ""
+    if quality.reliable:
+        return translate("category reliable")
+    return translate("category UNRELIABLE: %s") % "; ".join(quality.reasons)
+
+
+def image_quality(assessment: "Assessment", translate: Translate = same) -> str:
+    """"noise N HU in the blood pool; category reliable" (or "noise not measured (WHY)", "category UNRELIABLE:
+    REASONS"); empty when the image quality was not assessed."""
+    quality = assessment.score.image_quality
+    if quality is None:
+        return ""
+    noise = (translate("noise %.0f HU in the blood pool") % quality.noise_hu if quality.noise_hu is not None
+             else translate("noise not measured (%s)") % quality.noise_region)
+    return "%s; %s" % (noise, category_reliability(assessment, translate))
+
+
+@dataclass(frozen=True)
+class ClassifierWording:
+    """What the panel, the text summary and the HTML report say about the classifier (each door adds its own
+    labels). ``verdict``: "non-zero CAC (probability 0.93)", or "not run: REASON" ("not run" when none was asked
+    for); ``model``: "NAME (FAMILY)", empty when none ran; ``note``: the research-use note, empty when none."""
+
+    ran: bool
+    verdict: str
+    model: str
+    note: str
+
+
+def classifier_wording(assessment: "Assessment", translate: Translate = same,
+                       redact: Translate = same) -> ClassifierWording:
+    """The classifier's wording for ``assessment``; ``redact`` is applied to the reason it did not run (the HTML
+    report passes ``Assessment.redact``)."""
     prediction = assessment.classifier
     if prediction is None:
         not_run = assessment.classifier_not_run
-        return (translate("Classifier not run."), not_run.warning() if not_run is not None else "")
-    verdict = translate("%s (probability %.2f)") % (prediction.label_text[:1].upper() + prediction.label_text[1:],
-                                                    prediction.probability)
-    model = translate("Model: %s (%s)") % (prediction.model_name, prediction.model_family)
-    if prediction.synthetic_training:
-        model += translate(", trained on synthetic phantoms only: not clinically validated")
-    return (verdict, model)
+        verdict = (translate("not run: %s") % redact(not_run.reason) if not_run is not None
+                   else translate(NOT_RUN))
+        return ClassifierWording(ran=False, verdict=verdict, model="", note="")
+    return ClassifierWording(
+        ran=True, verdict=translate("%s (probability %.2f)") % (prediction.label_text, prediction.probability),
+        model="%s (%s)" % (prediction.model_name, prediction.model_family),
+        note=translate(SYNTHETIC_NOTE) if prediction.synthetic_training else "")
+
+
+def classifier_texts(assessment: "Assessment", translate: Translate = same) -> Tuple[str, str]:
+    """The panel's two lines from ``classifier_wording``: ("Classifier: VERDICT", "Model: MODEL. NOTE." or empty
+    when no model ran)."""
+    wording = classifier_wording(assessment, translate)
+    verdict = translate("Classifier: %s") % wording.verdict
+    if not wording.ran:
+        return (verdict, "")
+    model = translate("Model: %s") % wording.model
+    return (verdict, model + (". %s." % capitalised(wording.note) if wording.note else ""))
 
 
 def top_features(assessment: "Assessment", count: int = 10) -> List[Tuple[str, float]]:
@@ -88,7 +144,8 @@ def feature_units(assessment: "Assessment") -> str:
 
 
 def review_status(assessment: "Assessment") -> str:
-    """"automatic (not reviewed)" or "reviewed by NAME on TIME (N edits)"."""
+    """"automatic (not reviewed)" or "reviewed by NAME on TIME (N edits)" (``capitalised`` where it starts a
+    sentence)."""
     if not assessment.reviewed:
         return "automatic (not reviewed)"
     review = assessment.review

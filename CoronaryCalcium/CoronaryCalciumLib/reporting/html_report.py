@@ -17,7 +17,7 @@ import numpy as np
 from ..classifier.explanations import FeatureContribution
 from ..result import Assessment
 from ..region.arteries import ARTERIES_AND_UNASSIGNED, ARTERY_COLORS
-from .display import mass, number, review_status
+from .display import capitalised, classifier_wording, image_quality, mass, number, review_status
 
 DISCLAIMER = ("Research software, not a medical device. Not for diagnosis: results must be reviewed by a qualified "
               "reader before any clinical use.")
@@ -123,7 +123,7 @@ def _row(cells, header=False) -> str:
 def review_section(case: Assessment) -> List[str]:
     """HTML: automatic or reviewed by whom and when; the edits; automatic and reviewed scores side by side."""
     status = review_status(case)
-    parts = ["<h2>Review</h2><p>%s.</p>" % html.escape(status[0].upper() + status[1:])]
+    parts = ["<h2>Review</h2><p>%s.</p>" % html.escape(capitalised(status))]
     if not case.reviewed:
         return parts
     parts.append("<ol>%s</ol>" % "".join("<li>%s (%s, %s)</li>" % (html.escape(edit.describe()),
@@ -168,32 +168,26 @@ def render_report(case: Assessment, include_phi: bool = False) -> str:
     parts.append(_row(["Integrated-intensity mass (mg)", mass(score.integrated_mass_mg, unit="")]))
     parts.append(_row(["Category", "%s (%s)" % (category["classic"], category["classic_range"])]))
     parts.append(_row(["CAC-DRS", category["cac_drs"]]))
-    quality = data.get("image_quality")
+    quality = image_quality(case)
     if quality:
-        noise = ("%.0f HU in the blood pool" % quality["noise_hu"] if quality["noise_hu"] is not None
-                 else "not measured (%s)" % quality["noise_region"])
-        verdict = "category reliable" if quality["reliable"] else "category UNRELIABLE: %s" % "; ".join(
-            quality["reasons"])
-        parts.append(_row(["Image noise", "%s; %s" % (noise, verdict)]))
+        parts.append(_row(["Image quality", quality]))
     parts.append("</table>")
     parts.extend(review_section(case))
 
-    prediction = case.classifier
+    classifier = classifier_wording(case, redact=case.redact)
     parts.append("<h2>Classifier</h2>")
-    if prediction is not None:
-        parts.append("<p>Verdict: <b>%s</b> (probability %.2f). Model: %s.</p>" % (
-            html.escape(prediction.label_text), prediction.probability, html.escape(prediction.model_name)))
+    if classifier.ran:
+        prediction = case.classifier
+        parts.append("<p>Verdict: <b>%s</b>. Model: %s.</p>" % (html.escape(classifier.verdict),
+                                                                 html.escape(classifier.model)))
         if prediction.top_contributions:
             label = "TreeSHAP contribution to '%s' (%s)" % (prediction.label_text, prediction.contribution_units)
             parts.append("<p>Features that pushed this verdict most:</p>")
             parts.append('<img alt="top features" src="%s">' % feature_figure(prediction.top_contributions, label))
-        if prediction.synthetic_training:
-            parts.append("<p><b>The model was trained on synthetic phantoms only and is not clinically validated.</b>"
-                         "</p>")
-    elif case.classifier_not_run is not None:
-        parts.append("<p>The classifier did not run: %s.</p>" % html.escape(case.redact(case.classifier_not_run.reason)))
+        if classifier.note:
+            parts.append("<p><b>%s.</b></p>" % html.escape(capitalised(classifier.note)))
     else:
-        parts.append("<p>No classifier was run for this case.</p>")
+        parts.append("<p>%s.</p>" % html.escape(capitalised(classifier.verdict)))
 
     parts.append("<h2>Per artery</h2><table>")
     parts.append(_row(["artery", "Agatston", "volume mm3", "mass mg", "integrated mass mg", "lesions"], header=True))

@@ -6,7 +6,7 @@ from typing import List
 
 from ..result import Assessment
 from ..region.arteries import ARTERIES_AND_UNASSIGNED
-from .display import mass, number, review_status
+from .display import classifier_wording, image_quality, mass, number, review_status
 
 
 def _total_mass(value) -> str:
@@ -24,21 +24,19 @@ def format_summary(assessment: Assessment, max_lesions: int = 20) -> str:
     lines.append("  Integrated mass  %s" % _total_mass(score.integrated_mass_mg))
     lines.append("  Category         %s (%s); %s" % (score.category.classic, score.category.classic_range,
                                                      score.category.cac_drs))
-    quality = score.image_quality
-    if quality is not None:
-        lines.append("  Image quality    %s; category %s" % (
-            "noise %.0f HU in the blood pool" % quality.noise_hu if quality.noise_hu is not None
-            else "noise not measured (%s)" % quality.noise_region,
-            "reliable" if quality.reliable else "UNRELIABLE (%s)" % "; ".join(quality.reasons)))
+    quality = image_quality(assessment)
+    if quality:
+        lines.append("  Image quality    %s" % quality)
     lines.append("  Status           %s" % review_status(assessment))
-    if assessment.classifier is not None:
-        prediction = assessment.classifier
-        lines.append("  Classifier       %s" % prediction.summary())
-        if prediction.top_contributions:
-            lines.append("    top features: %s" % ", ".join(
-                "%s %+.2f" % (c.feature, c.contribution) for c in prediction.top_contributions[:3]))
-    elif assessment.classifier_not_run is not None:
-        lines.append("  Classifier       not run: %s" % assessment.classifier_not_run.reason)
+    classifier = classifier_wording(assessment)
+    lines.append("  Classifier       %s" % classifier.verdict)
+    if classifier.ran:
+        lines.append("  Model            %s" % classifier.model)
+        if classifier.note:
+            lines.append("                   %s" % classifier.note)
+        top = assessment.classifier.top_contributions
+        if top:
+            lines.append("    top features: %s" % ", ".join("%s %+.2f" % (c.feature, c.contribution) for c in top[:3]))
     lines.append("")
     lines.append("  %-11s %10s %12s %10s %10s %8s" % ("artery", "Agatston", "volume mm3", "mass mg", "integr. mg",
                                                       "lesions"))
