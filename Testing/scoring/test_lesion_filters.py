@@ -35,6 +35,17 @@ def test_noise_in_soft_tissue_rims_at_air_and_aortic_wall_are_left_out_with_reas
     assert all("excluded" not in l for l in data["lesions"])
 
 
+def test_calcium_beside_the_aortic_root_at_the_height_of_the_ostia_counts_as_coronary():
+    array, labels, heart, aorta, blood = chest()
+    places = place_lesions(array)
+    array[13, 82:84, 106:110] = 380  # against the aortic wall 39 mm up the root (the phantoms' ostia: 31-34 mm)
+    ct, region = build(array, labels, heart, aorta, blood)
+    result = score(ct, region)
+    ostial = find(result, (13, 83, 108))
+    assert ostial.excluded is None and ostial in result.lesions  # 32 mm from the root's centre: cut by the old rule
+    assert find(result, places["aortic"]).excluded.startswith("aortic_wall")  # 66 mm up: the ascending aorta
+
+
 def test_with_the_filters_off_every_lesion_counts_again():
     array, labels, heart, aorta, blood = chest()
     place_lesions(array)

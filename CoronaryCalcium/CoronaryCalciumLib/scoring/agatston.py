@@ -423,7 +423,7 @@ def _exclude_non_coronary(lesions: List[Lesion], lesion_labels: np.ndarray, lesi
     context = lesion_filters.LesionContext(hu=hu, lesion_labels=lesion_labels, box=box, spacing_zyx=spacing,
                                            threshold_hu=threshold_hu, noise_hu=quality.noise_hu,
                                            blood_hu=quality.blood_pool_hu, air=air, aorta=region.aorta,
-                                           root_lps=root.centre if root is not None else None)
+                                           root=root)
     reasons = lesion_filters.find_non_coronary(context, {l.id: l.centroid_lps_mm for l in lesions},
                                                {l.id: l.peak_hu for l in lesions})
     if not reasons:
