@@ -49,7 +49,7 @@ def write_heart_shell_region(case_dir: str) -> str:
     heart, aorta = (totalseg_region.read_labels_on_ct_grid(os.path.join(case_dir, name), ct)[0] > 0
                     for name in ("heart.nii.gz", "aorta.nii.gz"))
     shell = totalseg_region.heart_shell(heart, aorta, ct.geometry, totalseg_region.TotalSegRegionSettings(), image=ct.array)
-    labels = artery_attribution.assign_arteries(shell, heart, aorta, ct.geometry).labels
+    labels = artery_attribution.assign_arteries(shell, heart, aorta, ct.geometry, image=ct.array).labels
     region = sitk.GetImageFromArray(labels.astype("uint8"))
     region.CopyInformation(ct.image)
     path = os.path.join(case_dir, "heart_shell.nii.gz")
