@@ -7,7 +7,8 @@ with the phantom's own heart and aorta masks standing in for TotalSegmentator's:
 1. heart backend shell: the share of each kind of calcium (coronary, aortic wall, aortic valve, mitral annulus) whose
    voxels lie in the shell, and the share of objects entirely outside it;
 2. artery attribution by geometry: agreement with the phantom's per-artery coronary mask (voxels), and lesions given
-   to their artery (majority of voxels) when the shell is labelled.
+   to their artery (majority of voxels) when the shell is labelled, by position alone and with continuity along the
+   vessel (the CT given, as the heart backend does), with the confusion of true and given arteries.
 
 3. speed and peak memory (tracemalloc) of the shell, the attribution and the blood-pool reference on a
    512 x 512 x 275 grid (0.78 x 0.78 x 1 mm, a thin-slice chest CT's size) with an analytic heart and aorta.
@@ -46,7 +47,9 @@ def main() -> int:
     shell_share = {}
     voxel_accuracy = []
     per_artery = {name: [] for name in artery_attribution.LABELS}
-    lesion_hits = {name: [0, 0] for name in artery_attribution.LABELS}
+    modes = ("position", "with continuity")
+    lesion_hits = {mode: {name: [0, 0] for name in artery_attribution.LABELS} for mode in modes}
+    confusion = {mode: np.zeros((5, 5), dtype=int) for mode in modes}
     lesions_outside = 0
     dominance = []
     started = time.perf_counter()
@@ -67,18 +70,20 @@ def main() -> int:
         for name, value in agreement.per_artery.items():
             per_artery[name].append(value)
 
-        labelled_shell = artery_attribution.assign_arteries(shell, heart, aorta, geometry).labels
         lesions, count = ndimage.label(case.lesion_labels > 0, structure=np.ones((3, 3, 3)))
-        for index in range(1, count + 1):
-            voxels = lesions == index
-            given = np.bincount(labelled_shell[voxels], minlength=5)[1:]
-            if not given.sum():
-                lesions_outside += 1  # a coverage miss, counted in the shell table above
-                continue
-            true_name = artery_attribution.LABELS_BY_VALUE[int(np.bincount(case.lesion_labels[voxels]).argmax())]
-            lesion_hits[true_name][1] += 1
-            if artery_attribution.LABELS_BY_VALUE[int(given.argmax()) + 1] == true_name:
-                lesion_hits[true_name][0] += 1
+        for mode, image in zip(modes, (None, case.ct.array)):
+            labelled_shell = artery_attribution.assign_arteries(shell, heart, aorta, geometry, image=image).labels
+            for index in range(1, count + 1):
+                voxels = lesions == index
+                given = np.bincount(labelled_shell[voxels], minlength=5)[1:]
+                if not given.sum():
+                    lesions_outside += mode == modes[0]  # a coverage miss, counted in the shell table above
+                    continue
+                true_value = int(np.bincount(case.lesion_labels[voxels]).argmax())
+                true_name = artery_attribution.LABELS_BY_VALUE[true_value]
+                lesion_hits[mode][true_name][1] += 1
+                lesion_hits[mode][true_name][0] += int(given.argmax()) + 1 == true_value
+                confusion[mode][true_value, int(given.argmax()) + 1] += 1
 
     print("phantoms: seeds %d-%d (%d cases, %d left-dominant), %.0f s" % (
         args.first_seed, args.first_seed + args.cases - 1, args.cases, dominance.count("left"),
@@ -98,12 +103,15 @@ def main() -> int:
               "%.1f%%" % (100 * accuracy[~right].mean()) if (~right).any() else "n/a"))
     print("  per artery (mean recall): " + ", ".join(
         "%s %.1f%%" % (name, 100 * np.mean(values)) for name, values in per_artery.items() if values))
-    hits = sum(h for h, _ in lesion_hits.values())
-    total = sum(n for _, n in lesion_hits.values())
-    print("artery attribution, coronary lesions touching the labelled shell: %d/%d (%.1f%%); %s; %d lesions entirely "
-          "outside the shell" % (hits, total, 100.0 * hits / max(total, 1),
-                                 ", ".join("%s %d/%d" % (name, h, n) for name, (h, n) in lesion_hits.items()),
-                                 lesions_outside))
+    for mode in modes:
+        hits = sum(h for h, _ in lesion_hits[mode].values())
+        total = sum(n for _, n in lesion_hits[mode].values())
+        print("artery attribution (%s), coronary lesions touching the labelled shell: %d/%d (%.1f%%); %s" % (
+            mode, hits, total, 100.0 * hits / max(total, 1),
+            ", ".join("%s %d/%d" % (name, h, n) for name, (h, n) in lesion_hits[mode].items())))
+        print("  true -> given (LM, LAD, LCX, RCA): " + "; ".join(
+            "%s %s" % (name, confusion[mode][value, 1:].tolist()) for name, value in artery_attribution.LABELS.items()))
+    print("%d lesions entirely outside the shell" % lesions_outside)
     _speed(totalseg_region, artery_attribution)
     return 0
 
@@ -130,7 +138,7 @@ def _speed(totalseg_region, artery_attribution) -> None:
                 heart, aorta, geometry, totalseg_region.TotalSegRegionSettings(), image=image)),
             ("shell + artery attribution", lambda: artery_attribution.assign_arteries(
                 totalseg_region.heart_shell(heart, aorta, geometry, totalseg_region.TotalSegRegionSettings(), image=image),
-                heart, aorta, geometry)),
+                heart, aorta, geometry, image=image)),
             ("blood-pool reference", lambda: totalseg_region.blood_pool_reference(heart, aorta, geometry, 3.0))):
         tracemalloc.reset_peak()
         start = time.perf_counter()

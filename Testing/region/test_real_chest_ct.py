@@ -99,6 +99,19 @@ def test_lung1_rca_and_lcx_totals_are_within_30_percent_of_the_reader(lung1, art
                                                                                               reader)
 
 
+@pytest.mark.parametrize("artery", ["LM", "LAD"])
+def test_lung1_left_main_and_lad_calcifications_get_the_readers_artery(lung1, artery):
+    ct, result = lung1
+    labels = result.lesion_label_volume()
+    by_id = {lesion.id: lesion for lesion in result.lesions}
+    for name, lps, where in READER_LUNG1:
+        if name == artery:
+            lesion = by_id[int(labels[_voxel(ct.geometry, lps, labels)])]
+            assert lesion.artery == artery, "the reader's %s (%s) went to the %s" % (artery, where, lesion.artery)
+    reader = reader_total(artery, ct.geometry, result)
+    assert abs(result.per_artery[artery].agatston - reader) <= 0.3 * reader
+
+
 def test_lung1_soft_3_mm_scan_is_scored_as_it_is(lung1):
     _ct, result = lung1
     protocol = result.settings["protocol"]

@@ -611,7 +611,7 @@ def _finish(ct: CTVolume, settings: TotalSegRegionSettings, mask: np.ndarray, he
     if settings.assign_arteries and heart is not None:
         from . import artery_attribution
 
-        assignment = artery_attribution.assign_arteries(mask, heart, aorta, ct.geometry)
+        assignment = artery_attribution.assign_arteries(mask, heart, aorta, ct.geometry, image=ct.array)
         labels, names = assignment.labels, dict(DEFAULT_LABELS)
         notes.extend(assignment.notes)
         notes.append("arteries assigned by position relative to the heart and aorta (geometry, not a per-artery "
