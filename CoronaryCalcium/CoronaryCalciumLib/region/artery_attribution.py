@@ -385,6 +385,25 @@ def label_region(region, heart: np.ndarray, aorta: Optional[np.ndarray], geometr
     return labelled
 
 
+@dataclass
+class PositionClassifier:
+    """Arteries by position in one heart's frame, for ``artery_continuity`` (which imports nothing from here)."""
+
+    frame: "HeartFrame"
+    geometry: Geometry
+    aorta: Optional[np.ndarray]
+    heart: Optional[np.ndarray]
+
+    def locate(self, indices: np.ndarray, rules: AttributionRules):
+        """(LPS points in mm, distances from the aortic root for the left-main rule or None) of (z, y, x) indices."""
+        distances = (root_distances(indices, self.aorta, self.heart, self.geometry, self.frame, rules)
+                     if self.frame.root is not None and self.aorta is not None and self.heart is not None else None)
+        return _points_lps(indices, self.geometry), distances
+
+    def classify(self, points: np.ndarray, rules: AttributionRules, distances) -> np.ndarray:
+        return classify_points(points, self.frame, rules, distances)
+
+
 def assign_arteries(region: np.ndarray, heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geometry,
                     rules: Optional[AttributionRules] = None, image: Optional[np.ndarray] = None,
                     continuity=None) -> ArteryAssignment:
@@ -404,7 +423,8 @@ def assign_arteries(region: np.ndarray, heart: np.ndarray, aorta: Optional[np.nd
     if image is not None:
         from .artery_continuity import follow_calcium
 
-        labels, followed = follow_calcium(labels, region, image, frame, geometry, rules, aorta, heart, continuity)
+        positions = PositionClassifier(frame, geometry, aorta, heart)
+        labels, followed = follow_calcium(labels, region, image, positions, geometry, rules, continuity)
         notes.extend(followed)
     return ArteryAssignment(labels=labels, frame=frame, notes=notes)
 

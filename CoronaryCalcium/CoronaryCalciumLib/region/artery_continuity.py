@@ -67,13 +67,13 @@ def rule_variants(rules, continuity: ContinuityRules) -> List[object]:
     return variants
 
 
-def calcifications(labels: np.ndarray, region: np.ndarray, image: np.ndarray, frame, geometry: Geometry, rules,
-                   continuity: ContinuityRules, aorta: Optional[np.ndarray],
-                   heart: Optional[np.ndarray]) -> Tuple[np.ndarray, List[Calcification]]:
-    """(component map of the region's candidate calcium, its calcifications in component order)."""
+def calcifications(labels: np.ndarray, region: np.ndarray, image: np.ndarray, positions, geometry: Geometry, rules,
+                   continuity: ContinuityRules) -> Tuple[np.ndarray, List[Calcification]]:
+    """(component map of the region's candidate calcium, its calcifications in component order). ``positions``
+    classifies voxels by position (``artery_attribution.PositionClassifier``: ``locate(indices, rules)`` -> (LPS
+    points, root distances), ``classify(points, rules, distances)`` -> labels), so this module needs nothing else of
+    the attribution."""
     from scipy import ndimage
-
-    from .artery_attribution import _points_lps, classify_points, root_distances
 
     candidate = np.asarray(region, dtype=bool) & (image >= continuity.threshold_hu)
     components, count = ndimage.label(candidate, structure=np.ones((3, 3, 3), dtype=bool))
@@ -83,11 +83,9 @@ def calcifications(labels: np.ndarray, region: np.ndarray, image: np.ndarray, fr
     ids = components[tuple(indices.T)]
     order = np.argsort(ids, kind="stable")
     indices, ids = indices[order], ids[order]
-    points = _points_lps(indices, geometry)
-    distances = (root_distances(indices, aorta, heart, geometry, frame, rules)
-                 if frame.root is not None and aorta is not None and heart is not None else None)
+    points, distances = positions.locate(indices, rules)
     base = labels[tuple(indices.T)].astype(np.int64)
-    variants = [classify_points(points, frame, variant, distances).astype(np.int64)
+    variants = [positions.classify(points, variant, distances).astype(np.int64)
                 for variant in rule_variants(rules, continuity)]
     starts = np.searchsorted(ids, np.arange(1, count + 2))
     min_voxels = continuity.min_area_mm2 / float(geometry.spacing[0] * geometry.spacing[1])
@@ -123,14 +121,13 @@ def neighbours(components: np.ndarray, found: List[Calcification], number: int, 
     return gaps
 
 
-def follow_calcium(labels: np.ndarray, region: np.ndarray, image: np.ndarray, frame, geometry: Geometry, rules,
-                   aorta: Optional[np.ndarray] = None, heart: Optional[np.ndarray] = None,
+def follow_calcium(labels: np.ndarray, region: np.ndarray, image: np.ndarray, positions, geometry: Geometry, rules,
                    continuity: Optional[ContinuityRules] = None) -> Tuple[np.ndarray, List[str]]:
     """Artery labels (uint8, as ``labels``) with open calcifications following their neighbours, and a note."""
     from scipy import ndimage
 
     continuity = continuity or ContinuityRules()
-    components, found = calcifications(labels, region, image, frame, geometry, rules, continuity, aorta, heart)
+    components, found = calcifications(labels, region, image, positions, geometry, rules, continuity)
     open_numbers = [n for n, c in enumerate(found) if not c.settled and len(c.candidates) > 1]
     if not open_numbers:
         return labels, []
