@@ -143,7 +143,7 @@ bench-mass: setup
 bench-phantom: setup
 	$(BIN)/python benchmarks/bench_phantom.py
 
-# scoring pipeline vs phantom truth with three region sources (30 phantoms, about 10 min)
+# scoring pipeline vs phantom truth with three region sources (30 phantoms; 19 min on the 2 cores with the cohort kept, 27 under load with it generated)
 bench-agreement: setup
 	$(BIN)/python benchmarks/bench_agreement.py
 
