@@ -289,14 +289,6 @@ class RootDistances:
     heart_mm: np.ndarray
 
 
-def root_distances(indices_zyx: np.ndarray, aorta: np.ndarray, heart: np.ndarray, geometry: Geometry,
-                   frame: HeartFrame, rules: AttributionRules) -> RootDistances:
-    """The distances the left main's rule reads, for voxel indices (N, 3) near the aortic root."""
-    reach = max(rules.lm_reach_mm, rules.lm_fat_reach_mm)
-    return RootDistances(wall_mm=distance_outside(aorta, indices_zyx, geometry, frame.root, reach),
-                         heart_mm=distance_outside(heart, indices_zyx, geometry, frame.root, reach))
-
-
 def classify_points(points: np.ndarray, frame: HeartFrame, rules: Optional[AttributionRules] = None,
                     distances: Optional[RootDistances] = None) -> np.ndarray:
     """Artery label (1-4) for each LPS point (N, 3). ``distances``: the points' distances outside the aorta and
@@ -336,10 +328,28 @@ def left_main_zone(distance: np.ndarray, side: np.ndarray, frame: HeartFrame, ru
     return near_ostium & course & (side >= low) & (side < high)
 
 
-def distance_outside(mask: np.ndarray, indices_zyx: np.ndarray, geometry: Geometry, centre: np.ndarray,
-                     reach_mm: float) -> np.ndarray:
-    """Distance (mm) of each voxel index (N, 3) outside ``mask`` (0 inside), computed in a box reaching
-    ``reach_mm`` plus the root's extent around ``centre`` (LPS mm); voxels beyond the box get ``inf``."""
+@dataclass
+class DistanceField:
+    """Distance (mm) outside a mask (0 inside) in the box ``low``-``high`` (voxel indices, z y x) around the aortic
+    root; None when the box is empty or holds none of the mask, and ``inf`` for voxels beyond the box."""
+
+    low: np.ndarray
+    high: np.ndarray
+    field_mm: Optional[np.ndarray]
+
+    def at(self, indices_zyx: np.ndarray) -> np.ndarray:
+        """The distance of each voxel index (N, 3)."""
+        distances = np.full(len(indices_zyx), np.inf)
+        if self.field_mm is None:
+            return distances
+        inside = np.all((indices_zyx >= self.low) & (indices_zyx < self.high), axis=1)
+        distances[inside] = self.field_mm[tuple((indices_zyx[inside] - self.low).T)]
+        return distances
+
+
+def distance_field(mask: np.ndarray, geometry: Geometry, centre: np.ndarray, reach_mm: float) -> DistanceField:
+    """The distance outside ``mask`` in a box reaching ``reach_mm`` plus the root's extent around ``centre`` (LPS
+    mm), computed once for every voxel asked about later."""
     from scipy import ndimage
 
     spacing = np.array([geometry.spacing[2], geometry.spacing[1], geometry.spacing[0]], dtype=float)
@@ -347,25 +357,12 @@ def distance_outside(mask: np.ndarray, indices_zyx: np.ndarray, geometry: Geomet
     half = np.ceil((reach_mm + 2 * ROOT_BLOB_MM + OSTIUM_LEVEL_SPREAD_MM) / spacing).astype(int)
     low = np.maximum(centre_index - half, 0)
     high = np.minimum(centre_index + half + 1, np.asarray(mask.shape))
-    distances = np.full(len(indices_zyx), np.inf)
     if np.any(high <= low):
-        return distances
+        return DistanceField(low, high, None)
     crop = np.asarray(mask[tuple(slice(a, b) for a, b in zip(low, high))], dtype=bool)
     if not crop.any():
-        return distances
-    field_mm = ndimage.distance_transform_edt(~crop, sampling=spacing)
-    inside = np.all((indices_zyx >= low) & (indices_zyx < high), axis=1)
-    distances[inside] = field_mm[tuple((indices_zyx[inside] - low).T)]
-    return distances
-    box = tuple(slice(a, b) for a, b in zip(low, high))
-    crop = np.asarray(aorta[box], dtype=bool)
-    if not crop.any():
-        return distances
-    field_mm = ndimage.distance_transform_edt(~crop, sampling=spacing)
-    inside = np.all((indices_zyx >= low) & (indices_zyx < high), axis=1)
-    local = indices_zyx[inside] - low
-    distances[inside] = field_mm[tuple(local.T)]
-    return distances
+        return DistanceField(low, high, None)
+    return DistanceField(low, high, ndimage.distance_transform_edt(~crop, sampling=spacing))
 
 
 def label_region(region, heart: np.ndarray, aorta: Optional[np.ndarray], geometry: Geometry,
@@ -387,18 +384,30 @@ def label_region(region, heart: np.ndarray, aorta: Optional[np.ndarray], geometr
 
 @dataclass
 class PositionClassifier:
-    """Arteries by position in one heart's frame, for ``artery_continuity`` (which imports nothing from here)."""
+    """Arteries by position in one heart's frame: for ``assign_arteries`` and ``artery_continuity`` (which imports
+    nothing from here). The distance fields around the aortic root are computed once per reach and reused for every
+    batch of voxels."""
 
     frame: "HeartFrame"
     geometry: Geometry
     aorta: Optional[np.ndarray]
     heart: Optional[np.ndarray]
+    _fields: Dict[float, Tuple[DistanceField, DistanceField]] = field(default_factory=dict, repr=False)
 
     def locate(self, indices: np.ndarray, rules: AttributionRules):
         """(LPS points in mm, distances from the aortic root for the left-main rule or None) of (z, y, x) indices."""
-        distances = (root_distances(indices, self.aorta, self.heart, self.geometry, self.frame, rules)
-                     if self.frame.root is not None and self.aorta is not None and self.heart is not None else None)
-        return _points_lps(indices, self.geometry), distances
+        return _points_lps(indices, self.geometry), self.root_distances(indices, rules)
+
+    def root_distances(self, indices: np.ndarray, rules: AttributionRules) -> Optional[RootDistances]:
+        """The distances the left main's rule reads, for voxel indices (N, 3); None without an aortic root."""
+        if self.frame.root is None or self.aorta is None or self.heart is None:
+            return None
+        reach = max(rules.lm_reach_mm, rules.lm_fat_reach_mm)
+        if reach not in self._fields:
+            self._fields[reach] = (distance_field(self.aorta, self.geometry, self.frame.root, reach),
+                                   distance_field(self.heart, self.geometry, self.frame.root, reach))
+        wall, heart = self._fields[reach]
+        return RootDistances(wall_mm=wall.at(indices), heart_mm=heart.at(indices))
 
     def classify(self, points: np.ndarray, rules: AttributionRules, distances) -> np.ndarray:
         return classify_points(points, self.frame, rules, distances)
@@ -414,16 +423,16 @@ def assign_arteries(region: np.ndarray, heart: np.ndarray, aorta: Optional[np.nd
     frame = heart_frame(heart, aorta, geometry, rules)
     indices = np.argwhere(region)
     labels = np.zeros(region.shape, dtype=np.uint8)
+    positions = PositionClassifier(frame, geometry, aorta, heart)
     chunk = 1_000_000
     for start in range(0, len(indices), chunk):
         part = indices[start:start + chunk]
-        distances = root_distances(part, aorta, heart, geometry, frame, rules) if frame.root is not None else None
-        labels[tuple(part.T)] = classify_points(_points_lps(part, geometry), frame, rules, distances)
+        points, distances = positions.locate(part, rules)
+        labels[tuple(part.T)] = positions.classify(points, rules, distances)
     notes = list(frame.notes)
     if image is not None:
         from .artery_continuity import follow_calcium
 
-        positions = PositionClassifier(frame, geometry, aorta, heart)
         labels, followed = follow_calcium(labels, region, image, positions, geometry, rules, continuity)
         notes.extend(followed)
     return ArteryAssignment(labels=labels, frame=frame, notes=notes)
