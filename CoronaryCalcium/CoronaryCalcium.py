@@ -948,7 +948,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
             if found is not None:
                 byClass.setdefault(found, []).append(segmentId)
         totalseg_names.require_classes(backend, byClass, names, where)
-        used = ("heart", "aorta") + (("coronary_arteries",) if backend == "coronary" else ())
+        used = totalseg_names.classes_used(backend)
         masks = {found: self._exportOnCtGrid(segmentationNode, byClass[found], volumeNode) > 0
                  for found in used if found in byClass}
         settings = TotalSegRegionSettings(backend=backend, margin_mm=marginMm)

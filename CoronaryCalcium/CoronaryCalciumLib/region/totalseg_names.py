@@ -9,7 +9,7 @@ Case, surrounding spaces and ``_`` / ``-`` / space differences do not matter; ot
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import RegionError
 
@@ -18,6 +18,12 @@ NEEDED = {"heart": ("heart", "aorta"), "coronary": ("coronary_arteries",)}  # pe
 _NAMES = {"heart": "heart", "aorta": "aorta", "coronary arteries": "coronary_arteries",
           "coronary artery": "coronary_arteries"}
 _LISTED = 12  # names shown in an error before "and N more"
+
+
+def classes_used(backend: str) -> Tuple[str, ...]:
+    """The classes a ``backend`` region is built from: heart and aorta (the shell, or the coronary region's arteries
+    and blood pool), and coronary_arteries for the coronary region."""
+    return ("heart", "aorta") + (("coronary_arteries",) if backend == "coronary" else ())
 
 
 def _normalised(name: str) -> str:

@@ -484,7 +484,7 @@ def region_from_existing_output(ct: CTVolume, settings: TotalSegRegionSettings,
         progress(0.1, "Reading the existing TotalSegmentator masks")
     files = _class_files(folder)
     matched = totalseg_names.match_classes(files)
-    used = ("heart", "aorta") + (("coronary_arteries",) if settings.backend == "coronary" else ())
+    used = totalseg_names.classes_used(settings.backend)
     totalseg_names.require_classes(settings.backend, matched, [name + ".nii.gz" for name in files], folder,
                                    suffix=".nii.gz")
     notes: List[str] = []
