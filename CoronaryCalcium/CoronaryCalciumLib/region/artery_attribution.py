@@ -157,6 +157,14 @@ class AorticRoot:
     radius: float
     bottom_level: float
 
+    def height_and_outward(self, point_lps) -> Tuple[float, float]:
+        """(height above the aorta mask's lowest level along the axis, distance out from the root's wall) of an LPS
+        point, in mm."""
+        offset = np.asarray(point_lps, dtype=float) - np.asarray(self.centre, dtype=float)
+        along = float(offset @ self.axis)
+        radial = float(np.linalg.norm(offset - along * np.asarray(self.axis)))
+        return along - float(self.bottom_level), radial - float(self.radius)
+
 
 def aortic_root(aorta: np.ndarray, heart: np.ndarray, geometry: Geometry) -> Optional[AorticRoot]:
     """Estimate the aortic root where the aorta meets the heart; None when either mask is empty.

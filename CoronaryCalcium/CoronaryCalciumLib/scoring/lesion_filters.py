@@ -80,16 +80,7 @@ class LesionContext:
     blood_hu: Optional[float] = None
     air: Optional[np.ndarray] = None
     aorta: Optional[np.ndarray] = None
-    root: Optional[object] = None
-
-
-def _from_root(root, point_lps) -> Tuple[float, float]:
-    """(height above the aorta mask's lowest level along the root's axis, distance out from the root's wall) of a
-    point, in mm."""
-    offset = np.asarray(point_lps, dtype=float) - np.asarray(root.centre, dtype=float)
-    along = float(offset @ root.axis)
-    radial = float(np.linalg.norm(offset - along * np.asarray(root.axis)))
-    return along - float(root.bottom_level), radial - float(root.radius)
+    root: Optional[object] = None  # region.artery_attribution.AorticRoot (scoring does not import region here)
 
 
 def _in_plane_distance(mask: np.ndarray, spacing_zyx: Sequence[float]) -> np.ndarray:
@@ -171,7 +162,7 @@ def find_non_coronary(context: LesionContext, centroids_lps: Dict[int, Sequence[
             aorta = context.aorta[full]
             if aorta.any():
                 nearest = float(ndimage.distance_transform_edt(~aorta, sampling=spacing)[lesion].min())
-                height, outward = _from_root(context.root, centroids_lps[lesion_id])
+                height, outward = context.root.height_and_outward(centroids_lps[lesion_id])
                 if nearest <= AORTIC_WALL_MM and (height > OSTIAL_HEIGHT_MM or outward > OSTIAL_REACH_MM):
                     reasons[lesion_id] = ("aortic_wall: %.1f mm from the aorta, %.0f mm up the aortic root's axis "
                                           "and %.0f mm out from its wall (outside the zone of the coronary ostia "
