@@ -92,12 +92,14 @@ def _check_dicom_ct(case_dir: str) -> None:
     """DICOM outputs reference the CT's DICOM images: refuse a case assessed on another format before any edit."""
     import json
 
+    from ..reporting.dicom_source import is_dicom_format
+
     try:
         with open(os.path.join(case_dir, "result.json"), encoding="utf-8") as stream:
             ct_format = str((json.load(stream).get("input") or {}).get("format") or "")
     except (OSError, ValueError):
         return  # review_case reports a missing or broken result in its own words
-    if "DICOM" not in ct_format.upper():
+    if not is_dicom_format(ct_format):
         raise InputError("DICOM outputs (SEG, SR, PDF) need a case assessed on a DICOM series; %s was assessed on %s"
                          % (case_dir, ct_format or "an image that is not DICOM"))
 

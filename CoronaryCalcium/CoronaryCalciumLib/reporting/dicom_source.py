@@ -24,6 +24,12 @@ SR_SERIES_NUMBER = 9002
 PDF_SERIES_NUMBER = 9003
 
 
+def is_dicom_format(ct_format: Optional[str]) -> bool:
+    """Whether a CT read in ``ct_format`` (``CTMetadata.format``, a result's ``input.format``) is a DICOM series the
+    DICOM outputs can reference."""
+    return "DICOM" in (ct_format or "").upper()
+
+
 def source_images(case: Assessment, files: Optional[Sequence[str]] = None) -> List[object]:
     """The source CT's headers (pydicom Datasets without pixels), frame k of the assessed volume being the k-th.
 
@@ -34,7 +40,7 @@ def source_images(case: Assessment, files: Optional[Sequence[str]] = None) -> Li
     import pydicom
 
     if files is None:
-        if "DICOM" not in (case.ct.format or "").upper() or not case.ct.source or not os.path.exists(case.ct.source):
+        if not is_dicom_format(case.ct.format) or not case.ct.source or not os.path.exists(case.ct.source):
             raise InputError("DICOM outputs (SEG, SR, PDF) need a DICOM CT series as input; this CT is %s"
                              % (case.ct.format or "not DICOM"))
         folder = case.ct.source if os.path.isdir(case.ct.source) else os.path.dirname(case.ct.source) or "."
