@@ -16,6 +16,7 @@ def _process_umask() -> int:
     return mask
 
 
+TEMPORARY_MARK = ".tmp"  # in the name of every temporary file ``atomic_path`` makes (".<name>.<random>.tmp<suffixes>")
 # mkstemp creates 0600 files; an output must get the permissions any other new file would (0666 less the umask), or
 # keep those of the file it replaces, so that a shared results folder or a PACS export stays readable by the group.
 _NEW_FILE_MODE = 0o666 & ~_process_umask()
@@ -26,8 +27,8 @@ def atomic_path(path: str) -> Iterator[str]:
     """Yield a temporary path next to ``path``; on success it is renamed to ``path``, on error removed."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp" + _suffixes(path),
-                                         dir=folder)
+    handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(path),
+                                         suffix=TEMPORARY_MARK + _suffixes(path), dir=folder)
     os.close(handle)
     try:
         yield temporary
@@ -41,7 +42,7 @@ def atomic_path(path: str) -> Iterator[str]:
 
 def is_leftover(name: str) -> bool:
     """Whether a file name is one of ``atomic_path``'s temporary files (left behind only by a killed process)."""
-    return name.startswith(".") and ".tmp" in name and len(name) > 5
+    return name.startswith(".") and TEMPORARY_MARK in name and len(name) > 5
 
 
 def _mode_for(path: str) -> int:
