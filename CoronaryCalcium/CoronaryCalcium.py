@@ -788,8 +788,7 @@ class CoronaryCalciumLogic(ScriptedLoadableModuleLogic):
     def runsTotalSegmentator(parameterNode) -> bool:
         """Whether the assessment runs TotalSegmentator: a TotalSegmentator source without an existing TotalSegmentator
         segmentation (``totalSegmentatorSegmentation``) to build the region from."""
-        return (parameterNode.regionSource != RegionSource.SEGMENTATION
-                and not parameterNode.totalSegmentatorSegmentation)
+        return parameterNode.regionSource.uses_totalsegmentator and not parameterNode.totalSegmentatorSegmentation
 
     @staticmethod
     def isUserError(error: Exception) -> bool:
